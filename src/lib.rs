@@ -1,0 +1,4 @@
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+//! palisade
+pub mod text;
