@@ -263,14 +263,15 @@ impl Verdict {
     }
 }
 
-/// Applies the replacements of every finding whose action is `Redact` or stronger.
+/// Applies the replacements of every finding whose action is `Redact` (a blocked text is
+/// refused whole, so blocking findings replace nothing).
 ///
 /// Overlapping spans are merged into one; the merged span takes the replacement of the
 /// finding that starts first (the longest on ties).
 pub(crate) fn redact(original: &str, findings: &[Finding]) -> Option<String> {
     let mut spans: Vec<(&Range<usize>, &Finding)> = findings
         .iter()
-        .filter(|f| f.action >= Action::Redact && f.span.start < f.span.end)
+        .filter(|f| f.action == Action::Redact && f.span.start < f.span.end)
         .map(|f| (&f.span, f))
         .collect();
     if spans.is_empty() {

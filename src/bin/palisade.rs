@@ -1,1 +1,262 @@
-fn main(){}
+//! `palisade`: check texts from the command line.
+//!
+//! - `palisade check [--config F] [--kind input|output|tool_result] TEXT|-` prints a readable
+//!   verdict; exit 0 on allow/redact, 1 on block, 3 on require-approval, 2 on a usage or
+//!   configuration error.
+//! - `palisade scan [--config F] [--kind K] [FILE|-]` reads JSONL (`{"text", "id"?, "kind"?}`)
+//!   and writes one JSON verdict per line; exit 2 at the end if any line failed.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use palisade::{Action, CheckKind, Context, Pipeline, Verdict};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(name = "palisade", version, about = "Guardrails for AI agents: check texts from the command line")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check one text and print the verdict (exit 0 allow/redact, 1 block, 3 approval).
+    Check {
+        /// Configuration file (TOML); the recommended defaults without it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// What the text is: input, output or tool_result.
+        #[arg(long, default_value = "input")]
+        kind: String,
+        /// Print the verdict as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The text, or `-` to read standard input.
+        text: String,
+    },
+    /// Check every line of a JSONL file ({"text", "id"?, "kind"?}) and write JSONL verdicts.
+    Scan {
+        /// Configuration file (TOML); the recommended defaults without it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Kind for lines that do not say: input, output or tool_result.
+        #[arg(long, default_value = "input")]
+        kind: String,
+        /// The JSONL file, or `-` (the default) for standard input.
+        file: Option<PathBuf>,
+    },
+}
+
+fn parse_kind(s: &str) -> Result<CheckKind, String> {
+    match CheckKind::parse(s) {
+        Some(k) if k != CheckKind::ToolCall => Ok(k),
+        _ => Err(format!("unknown kind {s:?}: use input, output or tool_result")),
+    }
+}
+
+fn load(config: &Option<PathBuf>) -> Result<Pipeline, String> {
+    match config {
+        Some(path) => Pipeline::from_config_file(path).map_err(|e| e.to_string()),
+        None => Ok(Pipeline::recommended()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check {
+            config,
+            kind,
+            json,
+            text,
+        } => check(&config, &kind, json, &text),
+        Command::Scan { config, kind, file } => scan(&config, &kind, file),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("palisade: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn exit_code(action: Action) -> u8 {
+    match action {
+        Action::Allow | Action::Redact => 0,
+        Action::Block => 1,
+        Action::RequireApproval => 3,
+    }
+}
+
+fn findings_json(text: &str, v: &Verdict) -> Vec<Value> {
+    v.findings()
+        .iter()
+        .map(|f| {
+            let cs = text.get(..f.span.start).map_or(0, |p| p.chars().count());
+            let ce = cs + text.get(f.span.clone()).map_or(0, |p| p.chars().count());
+            json!({
+                "detector": f.detector,
+                "category": f.category,
+                "start": f.span.start,
+                "end": f.span.end,
+                "char_start": cs,
+                "char_end": ce,
+                "score": (f64::from(f.score) * 1000.0).round() / 1000.0,
+                "action": f.action,
+                "message": f.message,
+            })
+        })
+        .collect()
+}
+
+fn check(config: &Option<PathBuf>, kind: &str, as_json: bool, text: &str) -> Result<u8, String> {
+    let kind = parse_kind(kind)?;
+    let guard = load(config)?;
+    let text = if text == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("reading standard input: {e}"))?;
+        s
+    } else {
+        text.to_owned()
+    };
+    let v = guard.check_text(kind, &Context::new(), &text);
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let mut line = json!({
+            "action": v.action(),
+            "findings": findings_json(&text, &v),
+            "latency_us": v.elapsed().as_micros() as u64,
+        });
+        if let Some(s) = v.shadow_action() {
+            line["shadow_action"] = json!(s);
+        }
+        if v.is_redacted() {
+            line["text"] = json!(v.text());
+        }
+        let _ = writeln!(out, "{line}");
+    } else {
+        let _ = writeln!(out, "action: {}", v.action());
+        if let Some(s) = v.shadow_action() {
+            let _ = writeln!(out, "shadow action (not enforced): {s}");
+        }
+        for f in v.findings() {
+            let excerpt: String = text.get(f.span.clone()).unwrap_or("").chars().take(60).collect();
+            let _ = writeln!(
+                out,
+                "  {:<28} {:<16} score {:.2}  bytes {}..{}  {:?}\n      {}",
+                f.detector,
+                f.action.name(),
+                f.score,
+                f.span.start,
+                f.span.end,
+                excerpt,
+                f.message
+            );
+        }
+        if v.is_redacted() {
+            let _ = writeln!(out, "text: {}", v.text());
+        }
+        let _ = writeln!(out, "latency: {} µs", v.elapsed().as_micros());
+    }
+    Ok(exit_code(v.action()))
+}
+
+fn scan(config: &Option<PathBuf>, kind: &str, file: Option<PathBuf>) -> Result<u8, String> {
+    let default_kind = parse_kind(kind)?;
+    let guard = load(config)?;
+    let reader: Box<dyn BufRead> = match &file {
+        Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        )),
+        _ => Box::new(std::io::BufReader::new(std::io::stdin())),
+    };
+    let progress = std::io::stderr().is_terminal();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let ctx = Context::new();
+    let mut failed = 0usize;
+    let started = Instant::now();
+    let mut reader = reader;
+    let mut line = String::new();
+    let mut n = 0usize;
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                // Not UTF-8 or unreadable: report it and skip to the next line.
+                n += 1;
+                failed += 1;
+                let _ = writeln!(out, "{}", json!({"id": n, "error": format!("line {n}: {e}")}));
+                let mut skip = Vec::new();
+                if reader.read_until(b'\n', &mut skip).is_err() {
+                    break;
+                }
+                continue;
+            }
+        }
+        n += 1;
+        let trimmed = line.trim_end_matches(['\n', '\r']);
+        if trimmed.trim().is_empty() {
+            continue;
+        }
+        let result = scan_line(&guard, &ctx, default_kind, n, trimmed);
+        match result {
+            Ok(v) => {
+                let _ = writeln!(out, "{v}");
+            }
+            Err((id, e)) => {
+                failed += 1;
+                let _ = writeln!(out, "{}", json!({"id": id, "error": e}));
+            }
+        }
+        if progress && n % 1000 == 0 {
+            eprint!("\r{n} lines, {:.1} s", started.elapsed().as_secs_f64());
+        }
+    }
+    let _ = out.flush();
+    if progress {
+        eprintln!("\r{n} lines, {:.1} s, {failed} failed", started.elapsed().as_secs_f64());
+    }
+    Ok(if failed > 0 { 2 } else { 0 })
+}
+
+fn scan_line(
+    guard: &Pipeline,
+    ctx: &Context,
+    default_kind: CheckKind,
+    n: usize,
+    line: &str,
+) -> Result<Value, (Value, String)> {
+    let row: Value = serde_json::from_str(line).map_err(|e| (json!(n), format!("line {n}: invalid JSON: {e}")))?;
+    let id = row.get("id").cloned().unwrap_or(json!(n));
+    let text = row
+        .get("text")
+        .and_then(Value::as_str)
+        .ok_or_else(|| (id.clone(), format!("line {n}: no string field \"text\"")))?;
+    let kind = match row.get("kind").and_then(Value::as_str) {
+        Some(k) => parse_kind(k).map_err(|e| (id.clone(), format!("line {n}: {e}")))?,
+        None => default_kind,
+    };
+    let v = guard.check_text(kind, ctx, text);
+    let mut out = json!({
+        "id": id,
+        "action": v.action(),
+        "findings": findings_json(text, &v),
+        "latency_us": v.elapsed().as_micros() as u64,
+    });
+    if let Some(s) = v.shadow_action() {
+        out["shadow_action"] = json!(s);
+    }
+    if v.is_redacted() {
+        out["text"] = json!(v.text());
+    }
+    Ok(out)
+}

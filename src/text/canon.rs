@@ -62,7 +62,9 @@ pub(crate) fn canonicalize(src: &str) -> (Cow<'_, str>, SpanMap, Smuggled) {
             }
             continue;
         }
-        let next_is_mark = iter.peek().is_some_and(|&(_, d)| is_combining_mark(d));
+        let next_is_mark = iter
+            .peek()
+            .is_some_and(|&(_, d)| is_combining_mark(d) && hidden(d).is_none());
         if c.is_ascii() && !next_is_mark {
             b.exact(out.len(), i, 1);
             out.push(c);
@@ -72,7 +74,7 @@ pub(crate) fn canonicalize(src: &str) -> (Cow<'_, str>, SpanMap, Smuggled) {
         group.clear();
         group.push(c);
         while let Some(&(j, d)) = iter.peek() {
-            if !is_combining_mark(d) {
+            if !is_combining_mark(d) || hidden(d).is_some() {
                 break;
             }
             group.push(d);

@@ -183,7 +183,8 @@ impl Folder {
     fn emit_piece(&mut self, text: &str, p: Piece) {
         let n = self.out.len();
         self.out.push_str(text);
-        if p.nl == p.ol {
+        // Byte-for-byte only when one character stands for one character of the same length.
+        if p.nl == p.ol && text.chars().nth(1).is_none() {
             self.map.exact(n, p.o as usize, p.nl as usize);
         } else {
             self.map
