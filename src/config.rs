@@ -204,7 +204,10 @@ impl Config {
                     return Err(err(
                         format!("checks.{kind}[{i}]"),
                         d,
-                        format!("unknown detector {d:?}; known: {}", KNOWN_DETECTORS.join(", ")),
+                        format!(
+                            "unknown detector {d:?}; known: {}",
+                            KNOWN_DETECTORS.join(", ")
+                        ),
                     ));
                 }
             }
@@ -214,7 +217,8 @@ impl Config {
                 return Err(err(
                     format!("rules.{id:?}"),
                     id,
-                    "ids are `family` or `family.name`: lowercase letters, digits, `_` and `-`".into(),
+                    "ids are `family` or `family.name`: lowercase letters, digits, `_` and `-`"
+                        .into(),
                 ));
             }
             if let Some(t) = rule.threshold
@@ -231,7 +235,11 @@ impl Config {
             return Err(err(
                 "max_input_bytes".into(),
                 "max_input_bytes",
-                format!("{} must be between 1 and {}", self.max_input_bytes, u32::MAX / 2),
+                format!(
+                    "{} must be between 1 and {}",
+                    self.max_input_bytes,
+                    u32::MAX / 2
+                ),
             ));
         }
         if self.normalize.max_decode_depth > 8 {
@@ -286,7 +294,11 @@ pub(crate) fn toml_error(file: &str, source: &str, e: &toml::de::Error) -> Error
     Error::Config {
         file: file.to_owned(),
         line,
-        field: if field.is_empty() { "(document)".into() } else { field },
+        field: if field.is_empty() {
+            "(document)".into()
+        } else {
+            field
+        },
         message: e.message().trim().to_owned(),
     }
 }
@@ -302,7 +314,8 @@ mod tests {
 
     #[test]
     fn unknown_field_names_file_line_and_field() {
-        let e = Config::from_toml("mode = \"enforce\"\n[length]\nmax_byts = 3\n", "p.toml").unwrap_err();
+        let e = Config::from_toml("mode = \"enforce\"\n[length]\nmax_byts = 3\n", "p.toml")
+            .unwrap_err();
         let s = e.to_string();
         assert!(s.starts_with("p.toml:3: max_byts:"), "{s}");
         assert!(s.contains("unknown field"), "{s}");

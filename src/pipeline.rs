@@ -267,7 +267,9 @@ impl Pipeline {
             b = b.detector(Heuristics::new(&config.injection)?, &k);
         }
         let k = kinds_of("banned");
-        if !k.is_empty() && (!config.banned.substrings.is_empty() || !config.banned.patterns.is_empty()) {
+        if !k.is_empty()
+            && (!config.banned.substrings.is_empty() || !config.banned.patterns.is_empty())
+        {
             b = b.detector(Banned::new(&config.banned)?, &k);
         }
         b.build()
@@ -286,7 +288,12 @@ impl Pipeline {
     /// The ids of the detectors that run for `kind`.
     pub fn detector_ids(&self, kind: CheckKind) -> Vec<&str> {
         kind_index(kind)
-            .map(|i| self.per_kind[i].iter().map(|&d| self.detectors[d].id()).collect())
+            .map(|i| {
+                self.per_kind[i]
+                    .iter()
+                    .map(|&d| self.detectors[d].id())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -333,7 +340,9 @@ impl Pipeline {
             kind,
             context: ctx,
         };
-        let list = kind_index(kind).map(|i| self.per_kind[i].as_slice()).unwrap_or(&[]);
+        let list = kind_index(kind)
+            .map(|i| self.per_kind[i].as_slice())
+            .unwrap_or(&[]);
         for &i in list {
             let d = &self.detectors[i];
             let t0 = Instant::now();

@@ -24,14 +24,23 @@ fn heuristics_flag_at_most_one_percent_of_benign_rows() {
     // (file, label) -> (rows, flagged)
     let mut stats: BTreeMap<(String, i64), (usize, usize)> = BTreeMap::new();
     let mut examples: Vec<String> = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
-    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "jsonl")) {
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+    {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let file = std::fs::File::open(path).unwrap();
         for line in std::io::BufReader::new(file).lines() {
             let line = line.unwrap();
-            let Ok(row) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+            let Ok(row) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
             let (Some(text), Some(label)) = (row["text"].as_str(), row["label"].as_i64()) else {
                 continue;
             };
@@ -48,7 +57,10 @@ fn heuristics_flag_at_most_one_percent_of_benign_rows() {
         }
     }
     let (mut benign, mut benign_flagged) = (0, 0);
-    println!("{:<40} {:>5} {:>6} {:>7} {:>7}", "file", "label", "rows", "flagged", "rate");
+    println!(
+        "{:<40} {:>5} {:>6} {:>7} {:>7}",
+        "file", "label", "rows", "flagged", "rate"
+    );
     for ((file, label), (rows, flagged)) in &stats {
         println!(
             "{file:<40} {label:>5} {rows:>6} {flagged:>7} {:>6.1}%",
@@ -63,8 +75,15 @@ fn heuristics_flag_at_most_one_percent_of_benign_rows() {
         println!("FP {e}");
     }
     let rate = benign_flagged as f64 / benign as f64;
-    println!("benign flagged: {benign_flagged}/{benign} = {:.2}%", 100.0 * rate);
-    assert!(rate <= 0.01, "heuristics flag {:.2}% of benign rows", 100.0 * rate);
+    println!(
+        "benign flagged: {benign_flagged}/{benign} = {:.2}%",
+        100.0 * rate
+    );
+    assert!(
+        rate <= 0.01,
+        "heuristics flag {:.2}% of benign rows",
+        100.0 * rate
+    );
     for ((file, label), (rows, flagged)) in &stats {
         if *label == 0 && *rows >= 100 {
             assert!(

@@ -16,7 +16,11 @@ use palisade::{Action, CheckKind, Context, Pipeline, Verdict};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
-#[command(name = "palisade", version, about = "Guardrails for AI agents: check texts from the command line")]
+#[command(
+    name = "palisade",
+    version,
+    about = "Guardrails for AI agents: check texts from the command line"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,7 +58,9 @@ enum Command {
 fn parse_kind(s: &str) -> Result<CheckKind, String> {
     match CheckKind::parse(s) {
         Some(k) if k != CheckKind::ToolCall => Ok(k),
-        _ => Err(format!("unknown kind {s:?}: use input, output or tool_result")),
+        _ => Err(format!(
+            "unknown kind {s:?}: use input, output or tool_result"
+        )),
     }
 }
 
@@ -147,7 +153,12 @@ fn check(config: &Option<PathBuf>, kind: &str, as_json: bool, text: &str) -> Res
             let _ = writeln!(out, "shadow action (not enforced): {s}");
         }
         for f in v.findings() {
-            let excerpt: String = text.get(f.span.clone()).unwrap_or("").chars().take(60).collect();
+            let excerpt: String = text
+                .get(f.span.clone())
+                .unwrap_or("")
+                .chars()
+                .take(60)
+                .collect();
             let _ = writeln!(
                 out,
                 "  {:<28} {:<16} score {:.2}  bytes {}..{}  {:?}\n      {}",
@@ -194,7 +205,11 @@ fn scan(config: &Option<PathBuf>, kind: &str, file: Option<PathBuf>) -> Result<u
                 // Not UTF-8 or unreadable: report it and skip to the next line.
                 n += 1;
                 failed += 1;
-                let _ = writeln!(out, "{}", json!({"id": n, "error": format!("line {n}: {e}")}));
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    json!({"id": n, "error": format!("line {n}: {e}")})
+                );
                 let mut skip = Vec::new();
                 if reader.read_until(b'\n', &mut skip).is_err() {
                     break;
@@ -223,7 +238,10 @@ fn scan(config: &Option<PathBuf>, kind: &str, file: Option<PathBuf>) -> Result<u
     }
     let _ = out.flush();
     if progress {
-        eprintln!("\r{n} lines, {:.1} s, {failed} failed", started.elapsed().as_secs_f64());
+        eprintln!(
+            "\r{n} lines, {:.1} s, {failed} failed",
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(if failed > 0 { 2 } else { 0 })
 }
@@ -235,7 +253,8 @@ fn scan_line(
     n: usize,
     line: &str,
 ) -> Result<Value, (Value, String)> {
-    let row: Value = serde_json::from_str(line).map_err(|e| (json!(n), format!("line {n}: invalid JSON: {e}")))?;
+    let row: Value = serde_json::from_str(line)
+        .map_err(|e| (json!(n), format!("line {n}: invalid JSON: {e}")))?;
     let id = row.get("id").cloned().unwrap_or(json!(n));
     let text = row
         .get("text")

@@ -91,7 +91,12 @@ impl Banned {
                 max_nfa_bytes: config.max_pattern_bytes,
                 max_cache_bytes: config.max_pattern_bytes,
             };
-            Some(matcher::compile("banned", &refs, config.case_insensitive, limits)?)
+            Some(matcher::compile(
+                "banned",
+                &refs,
+                config.case_insensitive,
+                limits,
+            )?)
         };
         Ok(Banned {
             substrings,

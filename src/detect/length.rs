@@ -90,7 +90,12 @@ impl Detector for Length {
         };
         check("length.bytes", "bytes", s.len(), self.config.max_bytes);
         if self.config.max_chars.is_some_and(|m| s.len() > m) {
-            check("length.chars", "characters", s.chars().count(), self.config.max_chars);
+            check(
+                "length.chars",
+                "characters",
+                s.chars().count(),
+                self.config.max_chars,
+            );
         }
         if self.config.max_tokens.is_some_and(|m| s.len() > m) {
             check(

@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 use super::{Detector, Input};
 use crate::error::DetectorError;
 use crate::text::chars::{Hidden, hidden, is_pictographic, joins_in_script, tag_ascii};
-use crate::text::fold_str;
 use crate::verdict::{Action, Category, Finding};
 
 /// The unicode validator. Default actions: invisible and bidi characters are redacted
@@ -46,9 +45,7 @@ fn is_foreign_lookalike(c: char) -> bool {
     if !c.is_alphabetic() {
         return false;
     }
-    let mut buf = [0u8; 4];
-    let f = fold_str(c.encode_utf8(&mut buf));
-    f.len() == 1 && f.as_bytes()[0].is_ascii_alphabetic()
+    crate::text::folds_to_ascii_letter(c)
 }
 
 struct Run {
@@ -110,9 +107,9 @@ impl Detector for Unicode {
                 Hidden::Tag => {
                     prev == Some('\u{1F3F4}')
                         && chars[j - 1].1 == '\u{E007F}'
-                        && chars[i..j - 1].iter().all(|&(_, t)| {
-                            matches!(t as u32, 0xE0030..=0xE0039 | 0xE0061..=0xE007A)
-                        })
+                        && chars[i..j - 1].iter().all(
+                            |&(_, t)| matches!(t as u32, 0xE0030..=0xE0039 | 0xE0061..=0xE007A),
+                        )
                         && count <= 8
                 }
                 Hidden::VariationSelector => {
@@ -122,7 +119,10 @@ impl Detector for Unicode {
                 }
             };
             let tags = if kind == Hidden::Tag && !legit {
-                chars[i..j].iter().filter_map(|&(_, t)| tag_ascii(t)).collect()
+                chars[i..j]
+                    .iter()
+                    .filter_map(|&(_, t)| tag_ascii(t))
+                    .collect()
             } else {
                 String::new()
             };
@@ -213,27 +213,31 @@ fn homoglyphs(s: &str, out: &mut Vec<Finding>) {
     let mut start = None;
     let mut ascii = false;
     let mut foreign = String::new();
-    let mut flush = |start: &mut Option<usize>, end: usize, ascii: &mut bool, foreign: &mut String| {
-        if let Some(st) = start.take()
-            && *ascii
-            && foreign.chars().any(is_foreign_lookalike)
-        {
-            let mut msg = format!("word {:?} mixes ASCII letters with look-alikes:", &s[st..end]);
-            for c in foreign.chars().filter(|&c| is_foreign_lookalike(c)).take(8) {
-                let _ = write!(msg, " U+{:04X}", c as u32);
+    let mut flush =
+        |start: &mut Option<usize>, end: usize, ascii: &mut bool, foreign: &mut String| {
+            if let Some(st) = start.take()
+                && *ascii
+                && foreign.chars().any(is_foreign_lookalike)
+            {
+                let mut msg = format!(
+                    "word {:?} mixes ASCII letters with look-alikes:",
+                    &s[st..end]
+                );
+                for c in foreign.chars().filter(|&c| is_foreign_lookalike(c)).take(8) {
+                    let _ = write!(msg, " U+{:04X}", c as u32);
+                }
+                out.push(Finding::new(
+                    "unicode.homoglyph",
+                    Category::Unicode,
+                    st..end,
+                    0.7,
+                    Action::Block,
+                    msg,
+                ));
             }
-            out.push(Finding::new(
-                "unicode.homoglyph",
-                Category::Unicode,
-                st..end,
-                0.7,
-                Action::Block,
-                msg,
-            ));
-        }
-        *ascii = false;
-        foreign.clear();
-    };
+            *ascii = false;
+            foreign.clear();
+        };
     for (at, c) in s.char_indices() {
         if c.is_alphanumeric() || hidden(c).is_some() || c.is_ascii_digit() {
             if start.is_none() {

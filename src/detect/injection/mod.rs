@@ -54,7 +54,8 @@ struct RuleFile {
 
 /// Parses a rules file (the format of [`BUILTIN_RULES`]).
 pub fn parse_rules(source: &str, file: &str) -> Result<Vec<RuleDef>, Error> {
-    let parsed: RuleFile = toml::from_str(source).map_err(|e| crate::config::toml_error(file, source, &e))?;
+    let parsed: RuleFile =
+        toml::from_str(source).map_err(|e| crate::config::toml_error(file, source, &e))?;
     for (i, r) in parsed.rule.iter().enumerate() {
         let field = format!("rule[{i}]");
         if !r.id.starts_with("injection.") || r.id.len() <= "injection.".len() {
@@ -208,9 +209,15 @@ impl Heuristics {
         })
     }
 
-    fn finding(&self, rule: usize, layer: &Layer<'_>, span: std::ops::Range<usize>, matched: &str) -> Finding {
+    fn finding(
+        &self,
+        rule: usize,
+        layer: &Layer<'_>,
+        span: std::ops::Range<usize>,
+        quote: &str,
+    ) -> Finding {
         let r = &self.rules[rule];
-        let shown: String = matched.chars().take(80).collect();
+        let shown: String = quote.chars().take(80).collect();
         Finding::new(
             r.id.clone(),
             Category::Injection,
@@ -219,6 +226,21 @@ impl Heuristics {
             Action::Block,
             format!("{}: {shown:?}{}", r.description, layer.describe()),
         )
+    }
+}
+
+/// What a message quotes: the original bytes of `span`, or for a decoded payload the decoded
+/// text (the original bytes are the encoding).
+fn quote<'s>(
+    layer: &Layer<'_>,
+    original: &'s str,
+    span: &std::ops::Range<usize>,
+    view: &'s str,
+    range: std::ops::Range<usize>,
+) -> &'s str {
+    match layer.origin() {
+        crate::text::Origin::Original => original.get(span.clone()).unwrap_or(""),
+        _ => &view[range],
     }
 }
 
@@ -232,6 +254,7 @@ impl Detector for Heuristics {
 
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) -> Result<(), DetectorError> {
         let first = out.len();
+        let original = input.text.original();
         for layer in input.text.layers() {
             let mut per_rule: HashMap<usize, usize> = HashMap::new();
             let mut take = |rule: usize| {
@@ -246,7 +269,9 @@ impl Detector for Heuristics {
                     for m in re.find_iter(s) {
                         let rule = map[m.pattern().as_usize()];
                         if take(rule) {
-                            out.push(self.finding(rule, layer, view.to_original(m.range()), &s[m.range()]));
+                            let span = view.to_original(m.range());
+                            let q = quote(layer, original, &span, s, m.range());
+                            out.push(self.finding(rule, layer, span, q));
                         }
                     }
                 }
@@ -257,7 +282,9 @@ impl Detector for Heuristics {
                             continue;
                         }
                         if take(rule) {
-                            out.push(self.finding(rule, layer, view.to_original(m.range()), &s[m.range()]));
+                            let span = view.to_original(m.range());
+                            let q = quote(layer, original, &span, s, m.range());
+                            out.push(self.finding(rule, layer, span, q));
                         }
                     }
                 }
@@ -268,7 +295,9 @@ impl Detector for Heuristics {
                 for m in re.find_iter(s) {
                     let rule = map[m.pattern().as_usize()];
                     if take(rule) {
-                        out.push(self.finding(rule, layer, view.to_original(m.range()), &s[m.range()]));
+                        let span = view.to_original(m.range());
+                        let q = quote(layer, original, &span, s, m.range());
+                        out.push(self.finding(rule, layer, span, q));
                     }
                 }
             }
@@ -298,7 +327,11 @@ fn combine(out: &mut Vec<Finding>, first: usize) {
     let end = found.iter().map(|f| f.span.end).max().unwrap_or(0);
     let mut ids: Vec<&str> = best.keys().copied().collect();
     ids.sort_unstable();
-    let msg = format!("{} weak injection cues together: {}", ids.len(), ids.join(", "));
+    let msg = format!(
+        "{} weak injection cues together: {}",
+        ids.len(),
+        ids.join(", ")
+    );
     out.push(Finding::new(
         "injection.combined",
         Category::Injection,
