@@ -82,6 +82,18 @@ fn whole(encoding: Encoding, text: String, span: Range<usize>) -> Payload {
     }
 }
 
+/// Bytes of the base64 alphabets (standard and URL-safe).
+const B64: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+        i += 1;
+    }
+    t
+};
+
 /// Finds base64 and hex blobs of at least `min_len` characters that decode to printable text.
 pub(crate) fn blobs(view: &str, min_len: usize, out: &mut Vec<Payload>) {
     let bytes = view.as_bytes();
@@ -93,6 +105,15 @@ pub(crate) fn blobs(view: &str, min_len: usize, out: &mut Vec<Payload>) {
             continue;
         }
         let start = i;
+        // Fast skip: most runs are ordinary words, shorter than any payload.
+        let mut j = i;
+        while j < bytes.len() && B64[bytes[j] as usize] {
+            j += 1;
+        }
+        if j - start < min_len {
+            i = j.max(start + 1);
+            continue;
+        }
         let (mut std_sym, mut url_sym, mut upper, mut lower, mut digit, mut nonhex) =
             (false, false, false, false, false, false);
         while i < bytes.len() {

@@ -143,9 +143,14 @@ impl<'a> Layer<'a> {
     pub fn folded(&self) -> &View<'static> {
         self.folded.get_or_init(|| {
             let (text, map) = fold::fold(&self.canonical.text);
+            let map = if self.canonical.map.is_identity() {
+                map
+            } else {
+                map.compose(&self.canonical.map)
+            };
             View {
                 text: Cow::Owned(text),
-                map: map.compose(&self.canonical.map),
+                map,
             }
         })
     }

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_automata::meta::Regex;
 use serde::Deserialize;
 
@@ -161,7 +161,8 @@ impl Heuristics {
                 fr.push(idx);
             }
             for p in &d.canonical {
-                cp.push(p.clone());
+                // ASCII word boundaries keep the lazy DFA on non-ASCII text.
+                cp.push(p.replace(r"\b", r"(?-u:\b)"));
                 cr.push(idx);
             }
             for p in &d.phrases {
@@ -195,8 +196,10 @@ impl Heuristics {
         let phrases = if ph.is_empty() {
             None
         } else {
+            // A full DFA: a few hundred KiB for the built-in phrases, and the fastest scan.
             let ac = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&ph)
                 .map_err(|e| Error::detector("injection", e.to_string()))?;
             Some((ac, pr))
