@@ -26,6 +26,17 @@ impl Default for Limits {
     }
 }
 
+fn builder(case_insensitive: bool, limits: Limits) -> regex_automata::meta::Builder {
+    let mut b = Regex::builder();
+    b.syntax(syntax::Config::new().case_insensitive(case_insensitive))
+        .configure(
+            meta::Config::new()
+                .nfa_size_limit(Some(limits.max_nfa_bytes))
+                .hybrid_cache_capacity(limits.max_cache_bytes),
+        );
+    b
+}
+
 /// Compiles `patterns` into one multi-pattern regex (pattern ids follow the input order).
 pub(crate) fn compile(
     detector: &str,
@@ -45,23 +56,11 @@ pub(crate) fn compile(
             ));
         }
         // Compile each alone first so the error names the pattern.
-        Regex::builder()
-            .syntax(syntax::Config::new().case_insensitive(case_insensitive))
-            .configure(
-                meta::Config::new()
-                    .nfa_size_limit(Some(limits.max_nfa_bytes))
-                    .hybrid_cache_capacity(limits.max_cache_bytes),
-            )
+        builder(case_insensitive, limits)
             .build(p)
             .map_err(|e| Error::detector(detector, format!("pattern {i} {p:?}: {e}")))?;
     }
-    Regex::builder()
-        .syntax(syntax::Config::new().case_insensitive(case_insensitive))
-        .configure(
-            meta::Config::new()
-                .nfa_size_limit(Some(limits.max_nfa_bytes))
-                .hybrid_cache_capacity(limits.max_cache_bytes),
-        )
+    builder(case_insensitive, limits)
         .build_many(patterns)
         .map_err(|e| Error::detector(detector, format!("patterns together: {e}")))
 }

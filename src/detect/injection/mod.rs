@@ -17,7 +17,9 @@ use serde::Deserialize;
 use super::matcher::{self, Limits};
 use super::{Detector, Input};
 use crate::error::{DetectorError, Error};
-use crate::text::{Layer, fold_str};
+use std::ops::Range;
+
+use crate::text::{Layer, View, fold_str};
 use crate::verdict::{Action, Category, Finding};
 
 /// The built-in rule set.
@@ -265,17 +267,19 @@ impl Detector for Heuristics {
                 *n += 1;
                 *n <= MAX_PER_RULE
             };
+            let mut hit = |rule: usize, view: &View<'_>, range: Range<usize>| {
+                if take(rule) {
+                    let span = view.to_original(range.clone());
+                    let q = quote(layer, original, &span, view.as_str(), range);
+                    out.push(self.finding(rule, layer, span, q));
+                }
+            };
             if self.folded.is_some() || self.phrases.is_some() {
                 let view = layer.folded();
                 let s = view.as_str();
                 if let Some((re, map)) = &self.folded {
                     for m in re.find_iter(s) {
-                        let rule = map[m.pattern().as_usize()];
-                        if take(rule) {
-                            let span = view.to_original(m.range());
-                            let q = quote(layer, original, &span, s, m.range());
-                            out.push(self.finding(rule, layer, span, q));
-                        }
+                        hit(map[m.pattern().as_usize()], view, m.range());
                     }
                 }
                 if let Some((ac, map)) = &self.phrases {
@@ -284,24 +288,14 @@ impl Detector for Heuristics {
                         if boundary && m.start() > 0 && s.as_bytes()[m.start() - 1] != b' ' {
                             continue;
                         }
-                        if take(rule) {
-                            let span = view.to_original(m.range());
-                            let q = quote(layer, original, &span, s, m.range());
-                            out.push(self.finding(rule, layer, span, q));
-                        }
+                        hit(rule, view, m.range());
                     }
                 }
             }
             if let Some((re, map)) = &self.canonical {
                 let view = layer.canonical();
-                let s = view.as_str();
-                for m in re.find_iter(s) {
-                    let rule = map[m.pattern().as_usize()];
-                    if take(rule) {
-                        let span = view.to_original(m.range());
-                        let q = quote(layer, original, &span, s, m.range());
-                        out.push(self.finding(rule, layer, span, q));
-                    }
+                for m in re.find_iter(view.as_str()) {
+                    hit(map[m.pattern().as_usize()], view, m.range());
                 }
             }
         }
