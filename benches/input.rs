@@ -36,11 +36,15 @@ fn guard() -> Pipeline {
     .expect("bench config")
 }
 
-fn plain(c: &mut Criterion) {
+/// One criterion group checking English prompts of the given sizes.
+fn english_group(c: &mut Criterion, name: &str, sizes: &[usize], samples: Option<usize>) {
     let g = guard();
     let ctx = Context::new();
-    let mut group = c.benchmark_group("check_input/english");
-    for size in [1 << 10, 64 << 10] {
+    let mut group = c.benchmark_group(name);
+    if let Some(n) = samples {
+        group.sample_size(n);
+    }
+    for &size in sizes {
         let text = english(size);
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_with_input(BenchmarkId::from_parameter(size), &text, |b, t| {
@@ -50,19 +54,17 @@ fn plain(c: &mut Criterion) {
     group.finish();
 }
 
+fn plain(c: &mut Criterion) {
+    english_group(c, "check_input/english", &[1 << 10, 64 << 10], None);
+}
+
 fn scaling(c: &mut Criterion) {
-    let g = guard();
-    let ctx = Context::new();
-    let mut group = c.benchmark_group("check_input/scaling");
-    group.sample_size(10);
-    for size in [1 << 10, 16 << 10, 256 << 10, 1 << 20] {
-        let text = english(size);
-        group.throughput(Throughput::Bytes(size as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(size), &text, |b, t| {
-            b.iter(|| black_box(g.check_input(&ctx, black_box(t))))
-        });
-    }
-    group.finish();
+    english_group(
+        c,
+        "check_input/scaling",
+        &[1 << 10, 16 << 10, 256 << 10, 1 << 20],
+        Some(10),
+    );
 }
 
 fn adversarial(c: &mut Criterion) {
