@@ -35,6 +35,7 @@
 pub mod banned;
 pub mod injection;
 pub mod length;
+pub(crate) mod literals;
 pub(crate) mod matcher;
 pub mod unicode;
 

@@ -97,73 +97,81 @@ const B64: [bool; 256] = {
 /// Finds base64 and hex blobs of at least `min_len` characters that decode to printable text.
 pub(crate) fn blobs(view: &str, min_len: usize, out: &mut Vec<Payload>) {
     let bytes = view.as_bytes();
+    let min_len = min_len.max(1);
+    // Skip ahead: a run of `min_len` alphabet bytes starting at or after `i` contains byte
+    // `i + min_len - 1`, so where that byte is outside the alphabet the next run starts after it.
+    // Ordinary words are far shorter than any payload, so most of the text is skipped.
+    // Invariant: `i == 0` or `bytes[i - 1]` is outside the alphabet.
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')) {
-            i += 1;
+    while i + min_len <= bytes.len() {
+        let probe = i + min_len - 1;
+        if !B64[bytes[probe] as usize] {
+            i = probe + 1;
             continue;
         }
-        let start = i;
-        // Fast skip: most runs are ordinary words, shorter than any payload.
-        let mut j = i;
-        while j < bytes.len() && B64[bytes[j] as usize] {
-            j += 1;
+        let mut start = probe;
+        while start > i && B64[bytes[start - 1] as usize] {
+            start -= 1;
         }
-        if j - start < min_len {
-            i = j.max(start + 1);
-            continue;
+        let mut end = probe + 1;
+        while end < bytes.len() && B64[bytes[end] as usize] {
+            end += 1;
         }
-        let (mut std_sym, mut url_sym, mut upper, mut lower, mut digit, mut nonhex) =
-            (false, false, false, false, false, false);
-        while i < bytes.len() {
-            let b = bytes[i];
-            match b {
-                b'A'..=b'Z' => upper = true,
-                b'a'..=b'z' => lower = true,
-                b'0'..=b'9' => digit = true,
-                b'+' | b'/' => std_sym = true,
-                b'-' | b'_' => url_sym = true,
-                _ => break,
-            }
-            if !b.is_ascii_hexdigit() {
-                nonhex = true;
-            }
-            i += 1;
+        if end - start >= min_len {
+            blob(view, start, end, min_len, out);
         }
-        let mut end = i;
-        while i < bytes.len() && bytes[i] == b'=' && i - end < 2 {
-            i += 1;
+        i = end + 1;
+    }
+}
+
+/// Decodes the maximal alphabet run `start..end` of `view` when it is a hex or base64 payload.
+fn blob(view: &str, start: usize, end: usize, min_len: usize, out: &mut Vec<Payload>) {
+    let bytes = view.as_bytes();
+    let (mut std_sym, mut url_sym, mut upper, mut lower, mut digit, mut nonhex) =
+        (false, false, false, false, false, false);
+    for &b in &bytes[start..end] {
+        match b {
+            b'A'..=b'Z' => upper = true,
+            b'a'..=b'z' => lower = true,
+            b'0'..=b'9' => digit = true,
+            b'+' | b'/' => std_sym = true,
+            _ => url_sym = true,
         }
-        // Trim separators that glue a blob to neighbouring words or paths.
-        let mut s = start;
-        while s < end && matches!(bytes[s], b'-' | b'_' | b'/') {
-            s += 1;
+        if !b.is_ascii_hexdigit() {
+            nonhex = true;
         }
-        while end > s && matches!(bytes[end - 1], b'-' | b'_' | b'/') {
-            end -= 1;
+    }
+    let mut padded_end = end;
+    while padded_end < bytes.len() && bytes[padded_end] == b'=' && padded_end - end < 2 {
+        padded_end += 1;
+    }
+    // Trim separators that glue a blob to neighbouring words or paths.
+    let (mut s, mut end) = (start, end);
+    while s < end && matches!(bytes[s], b'-' | b'_' | b'/') {
+        s += 1;
+    }
+    while end > s && matches!(bytes[end - 1], b'-' | b'_' | b'/') {
+        end -= 1;
+    }
+    if end - s < min_len {
+        return;
+    }
+    let run = &view[s..end];
+    if !nonhex && !std_sym && !url_sym && run.len() % 2 == 0 {
+        if let Some(text) = decode_hex(run) {
+            out.push(whole(Encoding::Hex, text, s..end));
+            return;
         }
-        if end - s < min_len {
-            continue;
-        }
-        let run = &view[s..end];
-        if !nonhex && !std_sym && !url_sym && run.len() % 2 == 0 {
-            if let Some(text) = decode_hex(run) {
-                out.push(whole(Encoding::Hex, text, s..end));
-                continue;
-            }
-        }
-        let mixed = (upper as u8 + lower as u8 + digit as u8) >= 2;
-        if !mixed || (std_sym && url_sym) {
-            continue;
-        }
-        let padded_end = i;
-        if let Ok(decoded) = engine(url_sym).decode(run)
-            && let Ok(text) = String::from_utf8(decoded)
-            && is_printable_text(&text)
-        {
-            out.push(whole(Encoding::Base64, text, s..padded_end.max(end)));
-        }
+    }
+    let mixed = (upper as u8 + lower as u8 + digit as u8) >= 2;
+    if !mixed || (std_sym && url_sym) {
+        return;
+    }
+    if let Ok(decoded) = engine(url_sym).decode(run)
+        && let Ok(text) = String::from_utf8(decoded)
+        && is_printable_text(&text)
+    {
+        out.push(whole(Encoding::Base64, text, s..padded_end.max(end)));
     }
 }
 
@@ -277,20 +285,15 @@ fn push_char(bytes: &mut Vec<u8>, c: char) {
 /// Decodes every inline escape of `view` into one payload, or `None` when there is none.
 pub(crate) fn escapes(view: &str) -> Option<Payload> {
     let s = view.as_bytes();
-    if !s.iter().any(|&b| matches!(b, b'%' | b'\\' | b'&')) {
-        return None;
-    }
+    memchr::memchr3(b'%', b'\\', b'&', s)?;
     let mut out = String::with_capacity(view.len());
     let mut b = MapBuilder::new();
     let mut copied = 0usize;
     let mut i = 0usize;
     let mut decoded_any = false;
     let mut bytes = Vec::new();
-    while i < s.len() {
-        if !matches!(s[i], b'%' | b'\\' | b'&') {
-            i += 1;
-            continue;
-        }
+    while let Some(k) = memchr::memchr3(b'%', b'\\', b'&', &s[i..]) {
+        i += k;
         // A run of consecutive escapes decodes together (UTF-8 may span several `%XX`).
         let run_start = i;
         bytes.clear();

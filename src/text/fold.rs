@@ -361,6 +361,20 @@ impl Folder {
     }
 }
 
+/// Folding of ASCII bytes: letters lowercased, digits kept, everything else `0` (a separator).
+const ASCII_FOLD: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        if b.is_ascii_alphanumeric() {
+            t[i] = b.to_ascii_lowercase();
+        }
+        i += 1;
+    }
+    t
+};
+
 /// A single letter of a letter-spaced run on the ASCII path: folded byte, position, separator.
 type AsciiSingle = (u8, usize, Option<(usize, usize)>);
 
@@ -390,33 +404,36 @@ fn fold_ascii(s: &str) -> (String, SpanMap) {
         run.clear();
     }
     let mut i = 0;
-    while i < n && !b[i].is_ascii_alphanumeric() {
+    while i < n && ASCII_FOLD[b[i] as usize] == 0 {
         i += 1;
     }
     while i < n {
         let w0 = i;
         let o0 = out.len();
-        let (mut letter, mut digit) = (false, false);
-        while i < n {
-            let c = b[i];
-            if c.is_ascii_lowercase() {
-                letter = true;
-                out.push(c);
-            } else if c.is_ascii_uppercase() {
-                letter = true;
-                out.push(c | 0x20);
-            } else if c.is_ascii_digit() {
-                digit = true;
-                out.push(c);
-            } else if (c == b'@' || c == b'$')
-                && letter
-                && b.get(i + 1).is_some_and(u8::is_ascii_alphabetic)
-            {
-                out.push(if c == b'@' { b'a' } else { b's' });
-            } else {
-                break;
+        loop {
+            while i < n && ASCII_FOLD[b[i] as usize] != 0 {
+                i += 1;
             }
-            i += 1;
+            // `@` and `$` between letters are leetspeak for `a` and `s` (`p@$$word`).
+            if i + 1 < n
+                && matches!(b[i], b'@' | b'$')
+                && b[i + 1].is_ascii_alphabetic()
+                && b[w0..i].iter().any(u8::is_ascii_alphabetic)
+            {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        out.extend(b[w0..i].iter().map(|&c| match c {
+            b'@' => b'a',
+            b'$' => b's',
+            c => ASCII_FOLD[c as usize],
+        }));
+        let (mut letter, mut digit) = (false, false);
+        for &c in &out[o0..] {
+            letter |= c >= b'a';
+            digit |= c <= b'9';
         }
         let w1 = i;
         if letter && digit {
@@ -426,7 +443,7 @@ fn fold_ascii(s: &str) -> (String, SpanMap) {
         }
         let s0 = i;
         let mut newline = false;
-        while i < n && !b[i].is_ascii_alphanumeric() {
+        while i < n && ASCII_FOLD[b[i] as usize] == 0 {
             newline |= b[i] == b'\n' || b[i] == b'\r';
             i += 1;
         }

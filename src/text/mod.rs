@@ -28,7 +28,7 @@
 mod canon;
 pub mod chars;
 mod decode;
-mod fold;
+pub(crate) mod fold;
 mod span;
 
 use std::borrow::Cow;

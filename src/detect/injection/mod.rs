@@ -102,9 +102,61 @@ struct RuleMeta {
 /// threshold; weak rules score under it.
 pub struct Heuristics {
     rules: Vec<RuleMeta>,
+    /// Folded-view patterns without a literal prefilter, in one regex (pattern → rule).
     folded: Option<(Regex, Vec<usize>)>,
+    /// Canonical-view patterns without a literal prefilter, in one regex (pattern → rule).
     canonical: Option<(Regex, Vec<usize>)>,
-    phrases: Option<(AhoCorasick, Vec<(usize, bool)>)>,
+    /// Patterns that run only when one of their required literals occurs in the folded view.
+    gated: Vec<Gated>,
+    /// Phrases that are ASCII once folded, and required literals of folded-view patterns.
+    ascii: Option<Literals>,
+    /// Required literals of canonical-view patterns (ASCII case-insensitive).
+    canonical_gates: Option<Literals>,
+    /// Phrases with non-ASCII characters (searched only where the folded view has any).
+    other: Option<Literals>,
+}
+
+/// A pattern behind a literal prefilter.
+struct Gated {
+    re: Regex,
+    rule: usize,
+    /// Runs on the canonical view (case-insensitive) instead of the folded one.
+    canonical: bool,
+}
+
+/// What one literal of a [`Literals`] automaton stands for.
+#[derive(Default)]
+struct Entry {
+    /// A phrase of a rule, and whether it must start a word.
+    phrase: Option<(usize, bool)>,
+    /// The gated patterns (indexes into `Heuristics::gated`) this literal lets run.
+    gates: Vec<usize>,
+}
+
+/// One Aho-Corasick automaton over phrases and required literals.
+struct Literals {
+    ac: AhoCorasick,
+    entries: Vec<Entry>,
+}
+
+impl Literals {
+    fn build(
+        map: std::collections::BTreeMap<String, Entry>,
+        ascii_case_insensitive: bool,
+    ) -> Result<Option<Self>, Error> {
+        if map.is_empty() {
+            return Ok(None);
+        }
+        let (keys, entries): (Vec<String>, Vec<Entry>) = map.into_iter().unzip();
+        // A full DFA: the fastest scan, and small for these sets.
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .ascii_case_insensitive(ascii_case_insensitive)
+            .build(&keys)
+            .map_err(|e| Error::detector("injection", e.to_string()))?;
+        Ok(Some(Literals { ac, entries }))
+    }
 }
 
 impl std::fmt::Debug for Heuristics {
@@ -121,6 +173,46 @@ fn rewrite(p: &str) -> String {
 
 fn needs_boundary(c: char) -> bool {
     !matches!(c as u32, 0x0E00..=0x0E7F | 0x3040..=0x30FF | 0x3400..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+}
+
+/// Where the required literals of a gated pattern are searched.
+enum Gate {
+    /// In the folded view (with the phrases, in the pass that runs anyway).
+    Folded(Vec<String>),
+    /// In the canonical view, without ASCII case.
+    Canonical(Vec<String>),
+}
+
+/// The literals of which one must occur for `pattern` to match, when there is a useful set.
+///
+/// A canonical-view (case-insensitive) pattern is preferably gated on the longest ASCII-letter
+/// run of each literal, searched in the folded view: folding lowercases ASCII letters and never
+/// changes them otherwise, so such a run in the canonical view is also in the folded view. Else
+/// its literals are searched in the canonical view itself, without ASCII case (literals with
+/// non-ASCII letters, whose case that search would not fold, are not usable).
+fn gate(pattern: &str, canonical: bool) -> Option<Gate> {
+    let useful = |l: String| {
+        (l.len() >= 3 || l.bytes().any(|b| !b.is_ascii_alphanumeric() && b != b' ')).then_some(l)
+    };
+    if !canonical {
+        return super::literals::required(pattern, &|l| useful(l.to_string())).map(Gate::Folded);
+    }
+    let letters = |l: &str| {
+        let run = l
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .max_by_key(|w| w.len())?;
+        (run.len() >= 3).then(|| run.to_ascii_lowercase())
+    };
+    if let Some(lits) = super::literals::required(pattern, &letters) {
+        return Some(Gate::Folded(lits));
+    }
+    let raw = |l: &str| {
+        if l.chars().any(|c| !c.is_ascii() && c.is_alphabetic()) {
+            return None;
+        }
+        useful(l.to_ascii_lowercase())
+    };
+    super::literals::required(pattern, &raw).map(Gate::Canonical)
 }
 
 impl Heuristics {
@@ -153,19 +245,53 @@ impl Heuristics {
 
     /// Compiles a list of rules.
     pub fn from_rules(defs: Vec<RuleDef>) -> Result<Self, Error> {
+        use std::collections::BTreeMap;
+        let limits = Limits::default();
         let mut rules = Vec::new();
-        let (mut fp, mut fr, mut cp, mut cr, mut ph, mut pr) =
-            (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut fp, mut fr, mut cp, mut cr) = (vec![], vec![], vec![], vec![]);
+        let mut gated = Vec::new();
+        let mut ascii: BTreeMap<String, Entry> = BTreeMap::new();
+        let mut other: BTreeMap<String, Entry> = BTreeMap::new();
+        let mut canonical_gates: BTreeMap<String, Entry> = BTreeMap::new();
         for d in defs {
             let idx = rules.len();
-            for p in &d.patterns {
-                fp.push(rewrite(p));
-                fr.push(idx);
-            }
-            for p in &d.canonical {
-                // ASCII word boundaries keep the lazy DFA on non-ASCII text.
-                cp.push(p.replace(r"\b", r"(?-u:\b)"));
-                cr.push(idx);
+            let views = [(&d.patterns, false), (&d.canonical, true)];
+            for (patterns, canonical) in views {
+                for p in patterns {
+                    // ASCII word boundaries keep the lazy DFA on non-ASCII text; on the folded
+                    // view a word character is anything but the one separator, a space.
+                    let p = if canonical {
+                        p.replace(r"\b", r"(?-u:\b)")
+                    } else {
+                        rewrite(p)
+                    };
+                    match gate(&p, canonical) {
+                        Some(g) => {
+                            let re =
+                                matcher::compile("injection", &[p.as_str()], canonical, limits)?;
+                            let (set, lits) = match g {
+                                Gate::Folded(l) => (&mut ascii, l),
+                                Gate::Canonical(l) => (&mut canonical_gates, l),
+                            };
+                            for l in lits {
+                                set.entry(l).or_default().gates.push(gated.len());
+                            }
+                            gated.push(Gated {
+                                re,
+                                rule: idx,
+                                canonical,
+                            });
+                        }
+                        None if canonical => {
+                            cp.push(p);
+                            cr.push(idx);
+                        }
+                        None => {
+                            fp.push(p);
+                            fr.push(idx);
+                        }
+                    }
+                }
             }
             for p in &d.phrases {
                 let folded = fold_str(p);
@@ -176,8 +302,12 @@ impl Heuristics {
                     ));
                 }
                 let boundary = folded.chars().next().is_some_and(needs_boundary);
-                ph.push(folded);
-                pr.push((idx, boundary));
+                let set = if folded.is_ascii() {
+                    &mut ascii
+                } else {
+                    &mut other
+                };
+                set.entry(folded).or_default().phrase = Some((idx, boundary));
             }
             rules.push(RuleMeta {
                 id: d.id,
@@ -185,7 +315,6 @@ impl Heuristics {
                 description: d.description,
             });
         }
-        let limits = Limits::default();
         let compile = |ps: &[String], ci: bool| -> Result<Option<Regex>, Error> {
             if ps.is_empty() {
                 return Ok(None);
@@ -193,24 +322,14 @@ impl Heuristics {
             let refs: Vec<&str> = ps.iter().map(String::as_str).collect();
             matcher::compile("injection", &refs, ci, limits).map(Some)
         };
-        let folded = compile(&fp, false)?.map(|r| (r, fr));
-        let canonical = compile(&cp, true)?.map(|r| (r, cr));
-        let phrases = if ph.is_empty() {
-            None
-        } else {
-            // A full DFA: a few hundred KiB for the built-in phrases, and the fastest scan.
-            let ac = AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&ph)
-                .map_err(|e| Error::detector("injection", e.to_string()))?;
-            Some((ac, pr))
-        };
         Ok(Heuristics {
             rules,
-            folded,
-            canonical,
-            phrases,
+            folded: compile(&fp, false)?.map(|r| (r, fr)),
+            canonical: compile(&cp, true)?.map(|r| (r, cr)),
+            gated,
+            ascii: Literals::build(ascii, false)?,
+            canonical_gates: Literals::build(canonical_gates, true)?,
+            other: Literals::build(other, false)?,
         })
     }
 
@@ -260,12 +379,23 @@ impl Detector for Heuristics {
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) -> Result<(), DetectorError> {
         let first = out.len();
         let original = input.text.original();
+        let mut triggered = vec![false; self.gated.len()];
         for layer in input.text.layers() {
-            let mut per_rule: HashMap<usize, usize> = HashMap::new();
+            let mut per_rule = [0u8; 64];
+            let mut more: HashMap<usize, usize> = HashMap::new();
             let mut take = |rule: usize| {
-                let n = per_rule.entry(rule).or_insert(0);
-                *n += 1;
-                *n <= MAX_PER_RULE
+                let n = match per_rule.get_mut(rule) {
+                    Some(n) => {
+                        *n = n.saturating_add(1);
+                        usize::from(*n)
+                    }
+                    None => {
+                        let n = more.entry(rule).or_insert(0);
+                        *n += 1;
+                        *n
+                    }
+                };
+                n <= MAX_PER_RULE
             };
             let mut hit = |rule: usize, view: &View<'_>, range: Range<usize>| {
                 if take(rule) {
@@ -274,28 +404,50 @@ impl Detector for Heuristics {
                     out.push(self.finding(rule, layer, span, q));
                 }
             };
-            if self.folded.is_some() || self.phrases.is_some() {
-                let view = layer.folded();
-                let s = view.as_str();
-                if let Some((re, map)) = &self.folded {
-                    for m in re.find_iter(s) {
-                        hit(map[m.pattern().as_usize()], view, m.range());
-                    }
-                }
-                if let Some((ac, map)) = &self.phrases {
-                    for m in ac.find_overlapping_iter(s) {
-                        let (rule, boundary) = map[m.pattern().as_usize()];
-                        if boundary && m.start() > 0 && s.as_bytes()[m.start() - 1] != b' ' {
-                            continue;
-                        }
-                        hit(rule, view, m.range());
+            let folded = layer.folded();
+            let canonical = layer.canonical();
+            let s = folded.as_str();
+            triggered.fill(false);
+            if let Some(lits) = &self.canonical_gates {
+                for m in lits.ac.find_overlapping_iter(canonical.as_str()) {
+                    for &g in &lits.entries[m.pattern().as_usize()].gates {
+                        triggered[g] = true;
                     }
                 }
             }
+            let sets = [(&self.ascii, true), (&self.other, !s.is_ascii())];
+            for (lits, wanted) in sets {
+                let Some(lits) = lits.as_ref().filter(|_| wanted) else {
+                    continue;
+                };
+                for m in lits.ac.find_overlapping_iter(s) {
+                    let entry = &lits.entries[m.pattern().as_usize()];
+                    for &g in &entry.gates {
+                        triggered[g] = true;
+                    }
+                    if let Some((rule, boundary)) = entry.phrase {
+                        if boundary && m.start() > 0 && s.as_bytes()[m.start() - 1] != b' ' {
+                            continue;
+                        }
+                        hit(rule, folded, m.range());
+                    }
+                }
+            }
+            if let Some((re, map)) = &self.folded {
+                for m in re.find_iter(s) {
+                    hit(map[m.pattern().as_usize()], folded, m.range());
+                }
+            }
+            for (g, _) in triggered.iter().enumerate().filter(|(_, t)| **t) {
+                let gated = &self.gated[g];
+                let view = if gated.canonical { canonical } else { folded };
+                for m in gated.re.find_iter(view.as_str()) {
+                    hit(gated.rule, view, m.range());
+                }
+            }
             if let Some((re, map)) = &self.canonical {
-                let view = layer.canonical();
-                for m in re.find_iter(view.as_str()) {
-                    hit(map[m.pattern().as_usize()], view, m.range());
+                for m in re.find_iter(canonical.as_str()) {
+                    hit(map[m.pattern().as_usize()], canonical, m.range());
                 }
             }
         }
