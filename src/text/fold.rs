@@ -375,6 +375,19 @@ const ASCII_FOLD: [u8; 256] = {
     t
 };
 
+/// [`ASCII_FOLD`] with separators as spaces.
+const ASCII_FOLD_SPACE: [u8; 256] = {
+    let mut t = ASCII_FOLD;
+    let mut i = 0;
+    while i < 256 {
+        if t[i] == 0 {
+            t[i] = b' ';
+        }
+        i += 1;
+    }
+    t
+};
+
 /// A single letter of a letter-spaced run on the ASCII path: folded byte, position, separator.
 type AsciiSingle = (u8, usize, Option<(usize, usize)>);
 
@@ -410,31 +423,32 @@ fn fold_ascii(s: &str) -> (String, SpanMap) {
     while i < n {
         let w0 = i;
         let o0 = out.len();
+        // Class bits of the word's bytes: 1 a letter, 2 a digit.
+        let mut class = 0u8;
         loop {
-            while i < n && ASCII_FOLD[b[i] as usize] != 0 {
+            while i < n {
+                let c = b[i];
+                let f = ASCII_FOLD[c as usize];
+                if f == 0 {
+                    break;
+                }
+                class |= if f >= b'a' { 1 } else { 2 };
+                out.push(f);
                 i += 1;
             }
             // `@` and `$` between letters are leetspeak for `a` and `s` (`p@$$word`).
-            if i + 1 < n
+            if class & 1 != 0
+                && i + 1 < n
                 && matches!(b[i], b'@' | b'$')
                 && b[i + 1].is_ascii_alphabetic()
-                && b[w0..i].iter().any(u8::is_ascii_alphabetic)
             {
+                out.push(if b[i] == b'@' { b'a' } else { b's' });
                 i += 1;
                 continue;
             }
             break;
         }
-        out.extend(b[w0..i].iter().map(|&c| match c {
-            b'@' => b'a',
-            b'$' => b's',
-            c => ASCII_FOLD[c as usize],
-        }));
-        let (mut letter, mut digit) = (false, false);
-        for &c in &out[o0..] {
-            letter |= c >= b'a';
-            digit |= c <= b'9';
-        }
+        let (letter, digit) = (class & 1 != 0, class & 2 != 0);
         let w1 = i;
         if letter && digit {
             for c in &mut out[o0..] {
@@ -476,10 +490,110 @@ fn fold_ascii(s: &str) -> (String, SpanMap) {
     (out, map.finish(len, n))
 }
 
+/// The common case of [`fold_ascii`] in a few simple passes instead of a branch per word: every
+/// byte is folded through a table (separators become spaces), then runs of several separators
+/// collapse to one space, then leetspeak is fixed up in place (a byte for a byte, so the map is
+/// unchanged). Returns `None` where the careful path is needed: `@` or `$` (leetspeak letters),
+/// or three single-character words in a row (a possible letter-spaced word).
+fn fold_ascii_quick(s: &str) -> Option<(String, SpanMap)> {
+    let b = s.as_bytes();
+    if memchr::memchr2(b'@', b'$', b).is_some() {
+        return None;
+    }
+    let start = b
+        .iter()
+        .position(|&c| ASCII_FOLD[c as usize] != 0)
+        .unwrap_or(b.len());
+    // Byte `j` of `raw` is original byte `start + j`.
+    let raw: Vec<u8> = b[start..]
+        .iter()
+        .map(|&c| ASCII_FOLD_SPACE[c as usize])
+        .collect();
+    let mut out = Vec::with_capacity(raw.len());
+    let mut map = MapBuilder::new();
+    let pair = memchr::memmem::Finder::new(b"  ");
+    // `copied`: raw bytes before it are written.
+    let mut copied = 0;
+    while let Some(p) = pair.find(&raw[copied..]).map(|p| copied + p) {
+        let mut q = p + 2;
+        while q < raw.len() && raw[q] == b' ' {
+            q += 1;
+        }
+        map.exact(out.len(), start + copied, p - copied);
+        out.extend_from_slice(&raw[copied..p]);
+        if q < raw.len() {
+            // The run's one space stands for all of it.
+            map.replaced(out.len(), 1, start + p, q - p);
+            out.push(b' ');
+        }
+        copied = q;
+    }
+    let mut end = raw.len();
+    if copied < end && raw[end - 1] == b' ' {
+        // A trailing single separator folds to nothing.
+        end -= 1;
+    }
+    if copied < end {
+        map.exact(out.len(), start + copied, end - copied);
+        out.extend_from_slice(&raw[copied..end]);
+    }
+    // Three single-character words in a row may be a letter-spaced word: the careful path.
+    // `out` has no leading, trailing or double space, so with a space added at both ends the
+    // words at `k + 1`, `k + 3` and `k + 5` are single characters exactly when bytes `k`,
+    // `k + 2`, `k + 4` and `k + 6` are all spaces. Checked without a branch per byte.
+    let mut padded = Vec::with_capacity(out.len() + 2);
+    padded.push(b' ');
+    padded.extend_from_slice(&out);
+    padded.push(b' ');
+    let sp: Vec<bool> = padded.iter().map(|&c| c == b' ').collect();
+    let m = sp.len();
+    if m >= 7 {
+        let pairs = sp[..m - 2]
+            .iter()
+            .zip(&sp[2..])
+            .fold(false, |acc, (a, b)| acc | (a & b));
+        let spaced = pairs
+            && sp[..m - 6]
+                .iter()
+                .zip(&sp[2..m - 4])
+                .zip(&sp[4..m - 2])
+                .zip(&sp[6..])
+                .fold(false, |acc, (((a, b), c), d)| acc | (a & b & c & d));
+        if spaced {
+            return None;
+        }
+    }
+    // Leetspeak: in a word with letters and digits, the digits read as letters.
+    if out.iter().fold(false, |d, c| d | c.is_ascii_digit()) {
+        let mut k = 0;
+        while let Some(d) = out[k..].iter().position(u8::is_ascii_digit) {
+            let at = k + d;
+            let from = out[..at]
+                .iter()
+                .rposition(|&c| c == b' ')
+                .map_or(0, |p| p + 1);
+            let to = out[at..]
+                .iter()
+                .position(|&c| c == b' ')
+                .map_or(out.len(), |p| at + p);
+            if out[from..to].iter().any(u8::is_ascii_lowercase) {
+                for c in &mut out[from..to] {
+                    *c = leet(*c);
+                }
+            }
+            k = to;
+        }
+    }
+    let len = out.len();
+    // Only ASCII bytes were written.
+    let out = String::from_utf8(out).ok()?;
+    Some((out, map.finish(len, b.len())))
+}
+
 /// Folds `canon` into the matching view; the map points into `canon`.
 pub(crate) fn fold(canon: &str) -> (String, SpanMap) {
     if canon.is_ascii() {
-        return fold_ascii(canon);
+        return fold_ascii_quick(canon).unwrap_or_else(|| fold_ascii(canon));
     }
     let mut f = Folder {
         out: String::with_capacity(canon.len()),
@@ -582,6 +696,30 @@ mod tests {
         assert_eq!(&s[r], "i g n o r e");
         let at = v.find("rules").unwrap();
         assert_eq!(&s[m.map_range(at..at + 5)], "RULES");
+    }
+
+    #[test]
+    fn quick_ascii_path_agrees_with_the_careful_one() {
+        use proptest::prelude::*;
+        let pieces = proptest::sample::select(vec![
+            "a", "I", "x", "0", "ab", "Ignore", "pr3v", "h4x0r", "2024", "5th", " ", " ", " ",
+            ", ", ". ", "-", "\n", "  ", "!?", "@", "$",
+        ]);
+        let quick_runs = std::cell::Cell::new(0);
+        proptest!(ProptestConfig::with_cases(3000), |(parts in proptest::collection::vec(pieces, 0..30))| {
+            let s: String = parts.concat();
+            if let Some((quick, qmap)) = fold_ascii_quick(&s) {
+                quick_runs.set(quick_runs.get() + 1);
+                let (careful, cmap) = fold_ascii(&s);
+                prop_assert_eq!(&quick, &careful, "{:?}", s);
+                prop_assert_eq!(qmap.norm_len(), cmap.norm_len());
+                for i in 0..quick.len() {
+                    prop_assert_eq!(qmap.map_range(i..i + 1), cmap.map_range(i..i + 1), "{:?} at {}", s, i);
+                }
+            }
+        });
+        let runs = quick_runs.get();
+        assert!(runs > 500, "the quick path ran only {runs} times");
     }
 
     #[test]

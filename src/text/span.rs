@@ -156,6 +156,7 @@ impl MapBuilder {
     }
 
     /// Normalized bytes `n..n+len` are original bytes `o..o+len`, byte for byte.
+    #[inline]
     pub(crate) fn exact(&mut self, n: usize, o: usize, len: usize) {
         if len == 0 {
             return;
@@ -179,6 +180,7 @@ impl MapBuilder {
     }
 
     /// Normalized bytes `n..n+nl` stand, as a whole, for original bytes `o..o+ol`.
+    #[inline]
     pub(crate) fn replaced(&mut self, n: usize, nl: usize, o: usize, ol: usize) {
         if nl == 0 {
             return;
