@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 
 use super::{Detector, Input};
 use crate::error::DetectorError;
-use crate::text::chars::{Hidden, hidden, is_pictographic, joins_in_script, tag_ascii};
+use crate::text::chars::{
+    Hidden, hidden, is_alphabetic, is_alphanumeric, is_pictographic, joins_in_script, tag_ascii,
+};
 use crate::verdict::{Action, Category, Finding};
 
 /// The unicode validator. Default actions: invisible and bidi characters are redacted
@@ -42,7 +44,7 @@ fn is_foreign_lookalike(c: char) -> bool {
     if u < 0x370 || (0x1E00..=0x1EFF).contains(&u) || (0x2C60..=0x2C7F).contains(&u) {
         return false; // ASCII, Latin-1, Latin Extended
     }
-    if !c.is_alphabetic() {
+    if !is_alphabetic(c) {
         return false;
     }
     crate::text::folds_to_ascii_letter(c)
@@ -210,42 +212,54 @@ impl Detector for Unicode {
 /// Words that mix ASCII letters with look-alike letters of another script (`ignоre` with a
 /// Cyrillic `о`).
 fn homoglyphs(s: &str, out: &mut Vec<Finding>) {
+    // Past this many words, the rest are counted into one more finding: a text full of
+    // look-alikes is one fact, and the verdict stays small.
+    const MAX_WORDS: usize = 8;
     let mut start = None;
     let mut ascii = false;
     let mut foreign = String::new();
+    let mut found = 0usize;
+    let mut rest: Option<(usize, usize, usize)> = None;
     let mut flush =
         |start: &mut Option<usize>, end: usize, ascii: &mut bool, foreign: &mut String| {
             if let Some(st) = start.take()
                 && *ascii
                 && foreign.chars().any(is_foreign_lookalike)
             {
-                let mut msg = format!(
-                    "word {:?} mixes ASCII letters with look-alikes:",
-                    &s[st..end]
-                );
-                for c in foreign.chars().filter(|&c| is_foreign_lookalike(c)).take(8) {
-                    let _ = write!(msg, " U+{:04X}", c as u32);
+                found += 1;
+                if found > MAX_WORDS {
+                    let r = rest.get_or_insert((st, end, 0));
+                    r.1 = end;
+                    r.2 += 1;
+                } else {
+                    let mut msg = format!(
+                        "word {:?} mixes ASCII letters with look-alikes:",
+                        &s[st..end]
+                    );
+                    for c in foreign.chars().filter(|&c| is_foreign_lookalike(c)).take(8) {
+                        let _ = write!(msg, " U+{:04X}", c as u32);
+                    }
+                    out.push(Finding::new(
+                        "unicode.homoglyph",
+                        Category::Unicode,
+                        st..end,
+                        0.7,
+                        Action::Block,
+                        msg,
+                    ));
                 }
-                out.push(Finding::new(
-                    "unicode.homoglyph",
-                    Category::Unicode,
-                    st..end,
-                    0.7,
-                    Action::Block,
-                    msg,
-                ));
             }
             *ascii = false;
             foreign.clear();
         };
     for (at, c) in s.char_indices() {
-        if c.is_alphanumeric() || hidden(c).is_some() || c.is_ascii_digit() {
+        if is_alphanumeric(c) || hidden(c).is_some() {
             if start.is_none() {
                 start = Some(at);
             }
             if c.is_ascii_alphabetic() {
                 ascii = true;
-            } else if !c.is_ascii() && c.is_alphabetic() {
+            } else if !c.is_ascii() && is_alphabetic(c) {
                 foreign.push(c);
             }
         } else {
@@ -253,4 +267,14 @@ fn homoglyphs(s: &str, out: &mut Vec<Finding>) {
         }
     }
     flush(&mut start, s.len(), &mut ascii, &mut foreign);
+    if let Some((st, end, n)) = rest {
+        out.push(Finding::new(
+            "unicode.homoglyph",
+            Category::Unicode,
+            st..end,
+            0.7,
+            Action::Block,
+            format!("{n} more words mix ASCII letters with look-alikes"),
+        ));
+    }
 }

@@ -20,7 +20,11 @@ pub(crate) struct Smuggled {
 
 /// Canonicalizes `src`: returns the view, its map to `src`, and any smuggled payloads.
 pub(crate) fn canonicalize(src: &str) -> (Cow<'_, str>, SpanMap, Smuggled) {
-    if src.is_ascii() {
+    // Most text is already canonical: ASCII, or NFKC without hidden characters.
+    if src.is_ascii()
+        || (src.chars().all(|c| hidden(c).is_none())
+            && is_nfkc_quick(src.chars()) == IsNormalized::Yes)
+    {
         return (
             Cow::Borrowed(src),
             SpanMap::identity(src.len()),

@@ -25,6 +25,66 @@ pub enum Hidden {
     VariationSelector,
 }
 
+/// Bitmaps of the BMP: alphabetic, and alphabetic or numeric (one bit per code point).
+struct Classes {
+    alphabetic: Vec<u64>,
+    alphanumeric: Vec<u64>,
+}
+
+fn classes() -> &'static Classes {
+    static CLASSES: std::sync::OnceLock<Classes> = std::sync::OnceLock::new();
+    CLASSES.get_or_init(|| {
+        let mut alphabetic = vec![0u64; 1024];
+        let mut alphanumeric = vec![0u64; 1024];
+        for u in 0..0x10000u32 {
+            if let Some(c) = char::from_u32(u) {
+                let bit = 1u64 << (u % 64);
+                if c.is_alphabetic() {
+                    alphabetic[(u / 64) as usize] |= bit;
+                }
+                if c.is_alphanumeric() {
+                    alphanumeric[(u / 64) as usize] |= bit;
+                }
+            }
+        }
+        Classes {
+            alphabetic,
+            alphanumeric,
+        }
+    })
+}
+
+/// Prepares the class bitmaps ahead of the first check.
+pub(crate) fn warm_up() {
+    classes();
+}
+
+/// [`char::is_alphabetic`], by table lookup for the BMP (the standard library searches).
+#[inline]
+pub(crate) fn is_alphabetic(c: char) -> bool {
+    let u = c as u32;
+    if u < 0x80 {
+        c.is_ascii_alphabetic()
+    } else if u < 0x10000 {
+        classes().alphabetic[(u / 64) as usize] & (1 << (u % 64)) != 0
+    } else {
+        c.is_alphabetic()
+    }
+}
+
+/// [`char::is_alphanumeric`], by table lookup for the BMP.
+#[inline]
+pub(crate) fn is_alphanumeric(c: char) -> bool {
+    let u = c as u32;
+    if u < 0x80 {
+        c.is_ascii_alphanumeric()
+    } else if u < 0x10000 {
+        classes().alphanumeric[(u / 64) as usize] & (1 << (u % 64)) != 0
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
 /// Classifies `c` as a hidden character, or `None` for an ordinary one.
 #[inline]
 pub fn hidden(c: char) -> Option<Hidden> {

@@ -303,7 +303,7 @@ impl Folder {
         for ch in text.chars() {
             if ch.is_ascii_digit() {
                 self.has_digit = true;
-            } else if ch.is_alphabetic() {
+            } else if super::chars::is_alphabetic(ch) {
                 self.has_letter = true;
             }
         }

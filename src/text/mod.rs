@@ -317,6 +317,7 @@ impl<'a> Text<'a> {
 /// Prepares process-wide tables (the confusable folding table) ahead of the first check.
 pub fn warm_up() {
     fold::warm_up();
+    chars::warm_up();
 }
 
 #[cfg(test)]
