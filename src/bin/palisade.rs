@@ -50,9 +50,20 @@ enum Command {
         /// Kind for lines that do not say: input, output or tool_result.
         #[arg(long, default_value = "input")]
         kind: String,
+        /// Print a summary to standard error at the end: lines, failures, time and (on Linux)
+        /// peak memory.
+        #[arg(long)]
+        stats: bool,
         /// The JSONL file, or `-` (the default) for standard input.
         file: Option<PathBuf>,
     },
+}
+
+/// Peak resident memory of this process in KiB, where the OS reports it (Linux `VmHWM`).
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn parse_kind(s: &str) -> Result<CheckKind, String> {
@@ -80,7 +91,12 @@ fn main() -> ExitCode {
             json,
             text,
         } => check(&config, &kind, json, &text),
-        Command::Scan { config, kind, file } => scan(&config, &kind, file),
+        Command::Scan {
+            config,
+            kind,
+            file,
+            stats,
+        } => scan(&config, &kind, file, stats),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -179,7 +195,12 @@ fn check(config: &Option<PathBuf>, kind: &str, as_json: bool, text: &str) -> Res
     Ok(exit_code(v.action()))
 }
 
-fn scan(config: &Option<PathBuf>, kind: &str, file: Option<PathBuf>) -> Result<u8, String> {
+fn scan(
+    config: &Option<PathBuf>,
+    kind: &str,
+    file: Option<PathBuf>,
+    stats: bool,
+) -> Result<u8, String> {
     let default_kind = parse_kind(kind)?;
     let guard = load(config)?;
     let reader: Box<dyn BufRead> = match &file {
@@ -237,9 +258,13 @@ fn scan(config: &Option<PathBuf>, kind: &str, file: Option<PathBuf>) -> Result<u
         }
     }
     let _ = out.flush();
-    if progress {
+    if progress || stats {
+        let peak = peak_memory_kib()
+            .map(|k| format!(", peak memory {k} KiB"))
+            .unwrap_or_default();
         eprintln!(
-            "\r{n} lines, {:.1} s, {failed} failed",
+            "{}{n} lines, {:.1} s, {failed} failed{peak}",
+            if progress { "\r" } else { "" },
             started.elapsed().as_secs_f64()
         );
     }
