@@ -7,9 +7,9 @@
 //! max_input_bytes = 4194304   # larger texts are blocked without being scanned
 //!
 //! [checks]                    # which detectors run on which kind of text
-//! input = ["length", "unicode", "injection", "banned"]
-//! tool_result = ["length", "unicode", "injection", "banned"]
-//! output = ["length", "unicode", "banned"]
+//! input = ["length", "unicode", "injection", "banned", "secret"]
+//! tool_result = ["length", "unicode", "injection", "banned", "secret"]
+//! output = ["length", "unicode", "banned", "secret"]
 //!
 //! [normalize]
 //! max_decode_depth = 3
@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use crate::detect::banned::BannedConfig;
 use crate::detect::injection::InjectionConfig;
 use crate::detect::length::LengthConfig;
+use crate::detect::secrets::SecretsConfig;
 use crate::error::Error;
 use crate::text::NormalizeConfig;
 use crate::verdict::Action;
@@ -117,9 +118,9 @@ impl Default for Checks {
     fn default() -> Self {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
         Checks {
-            input: v(&["length", "unicode", "injection", "banned"]),
-            output: v(&["length", "unicode", "banned"]),
-            tool_result: v(&["length", "unicode", "injection", "banned"]),
+            input: v(&["length", "unicode", "injection", "banned", "secret"]),
+            output: v(&["length", "unicode", "banned", "secret"]),
+            tool_result: v(&["length", "unicode", "injection", "banned", "secret"]),
         }
     }
 }
@@ -145,6 +146,8 @@ pub struct Config {
     pub injection: InjectionConfig,
     /// `banned` substrings and patterns.
     pub banned: BannedConfig,
+    /// `secret` rules, allowlists and redaction.
+    pub secrets: SecretsConfig,
     /// Per-id and per-family policy (`"injection"`, `"unicode.bidi"`, ...).
     pub rules: BTreeMap<String, Rule>,
 }
@@ -160,13 +163,14 @@ impl Default for Config {
             length: LengthConfig::default(),
             injection: InjectionConfig::default(),
             banned: BannedConfig::default(),
+            secrets: SecretsConfig::default(),
             rules: BTreeMap::new(),
         }
     }
 }
 
 /// The detector ids a configuration can name in `[checks]`.
-pub const KNOWN_DETECTORS: &[&str] = &["length", "unicode", "injection", "banned"];
+pub const KNOWN_DETECTORS: &[&str] = &["length", "unicode", "injection", "banned", "secret"];
 
 impl Config {
     /// Parses a TOML string; `file` names it in errors.

@@ -11,6 +11,7 @@ use crate::context::Context;
 use crate::detect::banned::Banned;
 use crate::detect::injection::Heuristics;
 use crate::detect::length::Length;
+use crate::detect::secrets::Secrets;
 use crate::detect::unicode::Unicode;
 use crate::detect::{Detector, Input};
 use crate::error::Error;
@@ -271,6 +272,10 @@ impl Pipeline {
             && (!config.banned.substrings.is_empty() || !config.banned.patterns.is_empty())
         {
             b = b.detector(Banned::new(&config.banned)?, &k);
+        }
+        let k = kinds_of("secret");
+        if !k.is_empty() {
+            b = b.detector(Secrets::new(&config.secrets)?, &k);
         }
         b.build()
     }

@@ -4,8 +4,10 @@
 use base64::Engine as _;
 use palisade::{Action, CheckKind, Context, Guard, Pipeline, Rule, ToolCall};
 
-fn guard() -> Pipeline {
-    Pipeline::recommended()
+/// One pipeline for all tests: building one compiles every rule.
+fn guard() -> &'static Pipeline {
+    static GUARD: std::sync::OnceLock<Pipeline> = std::sync::OnceLock::new();
+    GUARD.get_or_init(Pipeline::recommended)
 }
 
 fn ctx() -> Context {

@@ -6,6 +6,12 @@ use palisade::text::{NormalizeConfig, Text};
 use palisade::{Context, Guard, Pipeline};
 use proptest::prelude::*;
 
+/// One pipeline for all cases: building one compiles every rule.
+fn recommended() -> &'static Pipeline {
+    static GUARD: std::sync::OnceLock<Pipeline> = std::sync::OnceLock::new();
+    GUARD.get_or_init(Pipeline::recommended)
+}
+
 const INVISIBLE: &[char] = &[
     '\u{200B}',
     '\u{200C}',
@@ -57,7 +63,7 @@ proptest! {
 
     #[test]
     fn finding_spans_slice_the_original(s in noisy_text()) {
-        let guard = Pipeline::recommended();
+        let guard = recommended();
         for v in [guard.check_input(&Context::new(), &s), guard.check_output(&Context::new(), &s)] {
             for f in v.findings() {
                 prop_assert!(f.span.start <= f.span.end && f.span.end <= s.len(), "{:?}", f);
@@ -101,7 +107,7 @@ proptest! {
             if p.is_char_boundary(at) { p.insert(at, c); }
         }
         let s = format!("{prefix} {p}.");
-        let v = Pipeline::recommended().check_input(&Context::new(), &s);
+        let v = recommended().check_input(&Context::new(), &s);
         let f = v.findings().iter().find(|f| f.detector == "injection.override");
         prop_assert!(f.is_some(), "missed in {:?}: {:?}", s, v.findings());
         let f = f.unwrap();

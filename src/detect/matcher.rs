@@ -55,10 +55,17 @@ pub(crate) fn compile(
                 ),
             ));
         }
-        // Compile each alone first so the error names the pattern.
-        builder(case_insensitive, limits)
+        if patterns.len() > 1 {
+            // Compile each alone first so the error names the pattern.
+            builder(case_insensitive, limits)
+                .build(p)
+                .map_err(|e| Error::detector(detector, format!("pattern {i} {p:?}: {e}")))?;
+        }
+    }
+    if let [p] = patterns {
+        return builder(case_insensitive, limits)
             .build(p)
-            .map_err(|e| Error::detector(detector, format!("pattern {i} {p:?}: {e}")))?;
+            .map_err(|e| Error::detector(detector, format!("pattern {p:?}: {e}")));
     }
     builder(case_insensitive, limits)
         .build_many(patterns)

@@ -1,0 +1,775 @@
+//! Secret and credential detection (`secret.*`): provider-specific rules as data, a keyword
+//! prefilter, and a generic detector for unnamed secrets in assignment context.
+//!
+//! The rules live in `rules.toml` beside this file (compiled into the crate); configuration can
+//! add more in the same format. Each rule has an id, a description, keywords and either
+//! - a `pattern`: a regex that identifies the token by itself (`ghp_…`, `AKIA…`, PEM blocks);
+//!   capture group 1, when present, is the secret; or
+//! - a `token`: the token's shape, found only as the value assigned to a name containing one of
+//!   the keywords (`ADAFRUIT_KEY = "…"`, `"datadog": "…"`).
+//!
+//! A rule runs only when one of its keywords occurs (one Aho-Corasick pass, case-insensitive).
+//! Every candidate then passes the rule's entropy floor and the placeholder and allowlist
+//! checks. Secrets are found in decoded payloads too (base64, hex, percent, escapes), through
+//! the normalization layers. The default action is `redact`, keeping a short prefix so a human
+//! can tell which key it was (`AKIA****************`).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex_automata::meta::Regex;
+use regex_automata::util::captures::Captures;
+use serde::{Deserialize, Serialize};
+
+use super::matcher::{self, Limits};
+use super::{Detector, Input};
+use crate::error::{DetectorError, Error};
+use crate::text::Origin;
+use crate::verdict::{Action, Category, Finding};
+
+/// The built-in rule set.
+pub const BUILTIN_RULES: &str = include_str!("rules.toml");
+
+/// One rule, as written in a rules file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    /// Finding id, `secret.<name>`.
+    pub id: String,
+    /// What the secret is (used in finding messages).
+    pub description: String,
+    /// Lowercase literals; the rule runs only where one occurs (case-insensitive). For a
+    /// `token` rule they are also the names the value must be assigned to.
+    pub keywords: Vec<String>,
+    /// A regex that identifies the secret by itself; group 1, when present, is the secret.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// The secret's shape, found as the value assigned to a name containing a keyword.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Minimum Shannon entropy of the secret, in bits per character.
+    #[serde(default)]
+    pub entropy: Option<f32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<RuleDef>,
+}
+
+/// Parses a rules file (the format of [`BUILTIN_RULES`]).
+pub fn parse_rules(source: &str, file: &str) -> Result<Vec<RuleDef>, Error> {
+    let parsed: RuleFile =
+        toml::from_str(source).map_err(|e| crate::config::toml_error(file, source, &e))?;
+    for (i, r) in parsed.rule.iter().enumerate() {
+        let bad = |field: &str, message: String| Error::Config {
+            file: file.into(),
+            line: None,
+            field: format!("rule[{i}].{field}"),
+            message,
+        };
+        if !r.id.starts_with("secret.") || r.id.len() <= "secret.".len() {
+            return Err(bad("id", format!("{:?} must be `secret.<name>`", r.id)));
+        }
+        if r.pattern.is_some() == r.token.is_some() {
+            return Err(bad(
+                "pattern",
+                format!("{}: exactly one of `pattern` and `token` is needed", r.id),
+            ));
+        }
+        if r.keywords.is_empty() || r.keywords.iter().any(|k| k.trim().is_empty()) {
+            return Err(bad(
+                "keywords",
+                format!("{}: at least one non-empty keyword is needed", r.id),
+            ));
+        }
+        if let Some(e) = r.entropy
+            && !(0.0..=8.0).contains(&e)
+        {
+            return Err(bad("entropy", format!("{}: {e} is outside 0..=8", r.id)));
+        }
+    }
+    Ok(parsed.rule)
+}
+
+/// Configuration of the secret detectors (`[secrets]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// Leave the built-in rules out (only `extra_rules` run). Default `false`.
+    pub no_builtin_rules: bool,
+    /// More rules in the `rules.toml` format, as a TOML string.
+    pub extra_rules: Option<String>,
+    /// Run the generic detector for unnamed secrets in assignment context. Default `true`.
+    pub generic: bool,
+    /// Minimum entropy (bits per character) of a generic secret. Default 3.0.
+    pub generic_entropy: f32,
+    /// Values never reported (exact match).
+    pub allow: Vec<String>,
+    /// Values never reported (regexes, matched against the whole value).
+    pub allow_patterns: Vec<String>,
+    /// A value containing one of these words (case-insensitive) is not reported.
+    pub stopwords: Vec<String>,
+    /// Characters of a secret kept visible when redacting. Default 4.
+    pub redact_keep: usize,
+}
+
+impl Default for SecretsConfig {
+    fn default() -> Self {
+        SecretsConfig {
+            no_builtin_rules: false,
+            extra_rules: None,
+            generic: true,
+            generic_entropy: 3.0,
+            allow: Vec::new(),
+            allow_patterns: Vec::new(),
+            stopwords: Vec::new(),
+            redact_keep: 4,
+        }
+    }
+}
+
+/// Words that mark a value as an example or a placeholder, not a secret.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "example",
+    "placeholder",
+    "your_",
+    "your-",
+    "yourkey",
+    "redacted",
+    "changeme",
+    "change_me",
+    "dummy",
+    "sample",
+    "insert",
+    "replace",
+    "xxxx",
+    "****",
+    "..",
+    "####",
+    "<",
+    "${",
+    "{{",
+    "%s",
+    "$(",
+    "process.env",
+    "os.environ",
+    "getenv",
+];
+
+struct Rule {
+    id: String,
+    description: String,
+    re: Regex,
+    entropy: Option<f32>,
+    /// A `token` rule (value in assignment context), checked like a generic value.
+    context: bool,
+}
+
+/// The longest run of one repeated byte.
+fn longest_run(v: &str) -> usize {
+    let b = v.as_bytes();
+    let (mut best, mut run) = (0, 0);
+    for (i, &c) in b.iter().enumerate() {
+        run = if i > 0 && b[i - 1] == c { run + 1 } else { 1 };
+        best = best.max(run);
+    }
+    best
+}
+
+/// Checks for values found only by context (token rules and the generic detector): a random
+/// token of twelve or more characters has a digit, and no long run of one character.
+fn plausible_value(v: &str) -> bool {
+    let digit = v.bytes().any(|c| c.is_ascii_digit());
+    let mixed =
+        v.bytes().any(|c| c.is_ascii_uppercase()) && v.bytes().any(|c| c.is_ascii_lowercase());
+    // `$VAR`, `[PASSWORD]`, `{value}`, `%s`, `<token>`: references and templates.
+    !v.starts_with(['$', '[', '{', '%', '<'])
+        && (v.len() < 12 || digit || (mixed && !camel_case(v)))
+        && longest_run(v) < 6
+}
+
+/// An identifier in camelCase or PascalCase (`searchConfluenceUsingCql`): capitals each start a
+/// lowercase run of two or more letters.
+fn camel_case(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.iter().all(u8::is_ascii_alphabetic)
+        && b.iter().enumerate().all(|(i, c)| {
+            !c.is_ascii_uppercase()
+                || (b.get(i + 1).is_some_and(u8::is_ascii_lowercase)
+                    && b.get(i + 2).is_none_or(u8::is_ascii_lowercase))
+        })
+}
+
+/// The secret detector (`secret`).
+pub struct Secrets {
+    rules: Vec<Rule>,
+    /// Keyword automaton: keyword → rules it lets run.
+    keywords: Option<(AhoCorasick, Vec<Vec<usize>>)>,
+    generic: Option<Generic>,
+    allow: Vec<String>,
+    allow_patterns: Option<Regex>,
+    stopwords: Vec<String>,
+    redact_keep: usize,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("rules", &self.rules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The assignment grammar of `token` rules: a name containing a keyword, an optional closing
+/// quote, an assignment operator, an optional opening quote, the token, and a character that
+/// cannot continue it.
+fn context_regex(keywords: &[String], token: &str) -> String {
+    // A keyword in lowercase or capitals starts a word; capitalized it may also follow a
+    // lowercase letter (camelCase): `sumo_key`, `SUMO_KEY`, `mySumoKey`, not `sumObj`.
+    let mut whole = Vec::new();
+    let mut camel = Vec::new();
+    for k in keywords {
+        let k = k.to_ascii_lowercase();
+        whole.push(regex_syntax::escape(&k));
+        whole.push(regex_syntax::escape(&k.to_ascii_uppercase()));
+        let mut cap = k.clone();
+        if let Some(first) = cap.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        camel.push(regex_syntax::escape(&cap));
+    }
+    format!(
+        r#"(?:(?:\A|[^A-Za-z])(?:{whole})|(?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?["'`]?[ \t]{{0,3}}(?:=|:=|::=|:|=>|->|\|\|)[ \t]{{0,3}}(?:["'`]|\b[A-Za-z]+ )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
+        whole = whole.join("|"),
+        camel = camel.join("|"),
+    )
+}
+
+/// The generic detector: a value assigned to a secret-sounding name, or an `Authorization`
+/// header, with entropy and charset checks.
+struct Generic {
+    re: Regex,
+    entropy: f32,
+}
+
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key|encryption[_.-]?key|key)(?-u:[\w.-]){0,20}?)["'`]?(?:[ \t]{0,3}(?:=|:=|:|=>)[ \t]{0,3}|[ \t]{1,3})["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]*[:=][ \t]*["']?(?:bearer|token|basic)[ \t]+([A-Za-z0-9._~+/=-]{16,})"#;
+
+/// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
+/// fake values.
+const GENERIC_NAME_STOPS: &[&str] = &[
+    "public",
+    "csrf",
+    "xsrf",
+    "nonmatching",
+    "fake",
+    "dummy",
+    "mock",
+    "example",
+    "sample",
+    "invalid",
+    "placeholder",
+    "length",
+    "_len",
+    "count",
+    "size",
+    "url",
+    "uri",
+    "file",
+    "path",
+    "type",
+    "name",
+    "expir",
+    "ttl",
+    "header",
+    "field",
+    "format",
+    "prefix",
+    "hash",
+    "policy",
+    "timeout",
+    "version",
+    "index",
+    "enabled",
+    "label",
+    "description",
+];
+
+/// Names where a bare `key` is a data-structure or UI key, not a credential.
+const KEY_NAME_STOPS: &[&str] = &[
+    "primary",
+    "foreign",
+    "schema",
+    "bucket",
+    "sort",
+    "partition",
+    "cache",
+    "event",
+    "press",
+    "pair",
+    "signature",
+    "meshing",
+    "vault",
+    "char",
+    "str",
+    "word",
+    "map",
+    "lookup",
+    "hot",
+    "short",
+    "sign",
+    "board",
+    "store",
+    "ring",
+    "frame",
+    "value",
+];
+
+/// Whether an assignment's name rules its value out as a generic secret.
+fn generic_name_stop(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if GENERIC_NAME_STOPS.iter().any(|w| lower.contains(w)) {
+        return true;
+    }
+    // Named only by a bare `key`: it must end the name (`api_key`, `licenseKey`) and not be a
+    // data-structure key (`primaryKey`, `sort_key`).
+    let other = GENERIC_KEYWORDS
+        .iter()
+        .filter(|k| **k != "key")
+        .any(|k| lower.contains(k));
+    if !other
+        && (!lower.trim_end_matches(['"', '\'', '`']).ends_with("key")
+            || KEY_NAME_STOPS.iter().any(|w| lower.contains(w)))
+    {
+        return true;
+    }
+    // `...Id`, `..._id`, `...ID`: identifiers.
+    lower.ends_with("id") && !lower.ends_with("apikeyid") && name.len() > 2
+}
+
+/// Keywords that let the generic detector run.
+const GENERIC_KEYWORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
+    "api.key",
+    "access_key",
+    "access-key",
+    "accesskey",
+    "auth_key",
+    "authkey",
+    "private_key",
+    "privatekey",
+    "private-key",
+    "credential",
+    "signing",
+    "encryption",
+    "authorization",
+    "key",
+];
+
+/// Shannon entropy of `s` in bits per byte.
+fn entropy(s: &str) -> f32 {
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f32;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f32 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Runs typical of made-up example values. Only a token whose format is its only evidence
+/// (a `pattern` rule) is dropped for them; a value found in a key's context is still reported.
+const EXAMPLE_RUNS: &[&str] = &["abc123", "123456789", "abcdefgh", "qwerty"];
+
+/// Values that are words, not secrets.
+const PLACEHOLDER_VALUES: &[&str] = &[
+    "password",
+    "passwd",
+    "token",
+    "secret",
+    "pass",
+    "username",
+    "user",
+    "null",
+    "none",
+    "true",
+    "false",
+    "undefined",
+    "empty",
+    "string",
+    "value",
+    "apikey",
+    "api_key",
+    "key",
+];
+
+/// Whether `v` looks like a placeholder, template or example rather than a secret.
+fn placeholder(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    if PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w)) {
+        return true;
+    }
+    let bare = lower.trim_matches(|c: char| matches!(c, '"' | '\'' | '`' | '[' | ']' | '(' | ')'));
+    if PLACEHOLDER_VALUES.contains(&bare) {
+        return true;
+    }
+    // Long values with very little entropy: `glc_1111…`, `0000…TUVWXYZ`.
+    if v.len() >= 16 && entropy(v) < 2.5 {
+        return true;
+    }
+    let mut distinct = [false; 256];
+    let mut n = 0;
+    for b in v.bytes() {
+        if !distinct[b as usize] {
+            distinct[b as usize] = true;
+            n += 1;
+        }
+    }
+    // `aaaaaaaa`, `0000-0000`, `abababab`.
+    n <= 3 || (v.len() >= 12 && n <= 5)
+}
+
+fn uuid_like(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+impl Generic {
+    /// Whether a generic candidate passes the charset and entropy checks.
+    fn accepts(&self, v: &str) -> bool {
+        let v = v.trim_end_matches(['.', ',']);
+        if v.len() < 12 || uuid_like(v) {
+            return false;
+        }
+        let lower = v.bytes().any(|c| c.is_ascii_lowercase());
+        let upper = v.bytes().any(|c| c.is_ascii_uppercase());
+        let digit = v.bytes().any(|c| c.is_ascii_digit());
+        // Words, identifiers and paths (`my_secret_name`, `config.api.token`) are not secrets:
+        // a secret mixes at least two of lowercase, uppercase and digits.
+        if (lower as u8 + upper as u8 + digit as u8) < 2 {
+            return false;
+        }
+        // URLs and subresource-integrity digests (`sha512-…`) are not secrets by themselves.
+        if v.contains("://") || (v.starts_with("sha") && v.contains('-')) {
+            return false;
+        }
+        entropy(v) >= self.entropy
+    }
+}
+
+impl Secrets {
+    /// The built-in rules with the default configuration.
+    pub fn builtin() -> Result<Self, Error> {
+        Self::new(&SecretsConfig::default())
+    }
+
+    /// Built-in rules plus those of `config`, with its allowlists.
+    pub fn new(config: &SecretsConfig) -> Result<Self, Error> {
+        let mut defs = Vec::new();
+        if !config.no_builtin_rules {
+            defs.extend(parse_rules(BUILTIN_RULES, "builtin secret rules")?);
+        }
+        if let Some(extra) = &config.extra_rules {
+            defs.extend(parse_rules(extra, "secrets.extra_rules")?);
+        }
+        let limits = Limits::default();
+        let mut rules = Vec::with_capacity(defs.len());
+        let mut keywords: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for d in defs {
+            let pattern = match (&d.pattern, &d.token) {
+                (Some(p), _) => p.clone(),
+                (None, Some(t)) => context_regex(&d.keywords, t),
+                (None, None) => unreachable!("checked by parse_rules"),
+            };
+            // ASCII word boundaries and classes keep the lazy DFA on non-ASCII text.
+            let pattern = pattern.replace(r"\b", r"(?-u:\b)");
+            let re = matcher::compile(&d.id, &[pattern.as_str()], false, limits)?;
+            for k in &d.keywords {
+                keywords
+                    .entry(k.to_ascii_lowercase())
+                    .or_default()
+                    .push(rules.len());
+            }
+            rules.push(Rule {
+                id: d.id,
+                description: d.description,
+                re,
+                entropy: d.entropy,
+                context: d.token.is_some(),
+            });
+        }
+        let generic = if config.generic {
+            let re = matcher::compile("secret.generic", &[GENERIC_PATTERN], false, limits)?;
+            for k in GENERIC_KEYWORDS {
+                keywords
+                    .entry((*k).to_string())
+                    .or_default()
+                    .push(usize::MAX);
+            }
+            Some(Generic {
+                re,
+                entropy: config.generic_entropy,
+            })
+        } else {
+            None
+        };
+        let keywords = if keywords.is_empty() {
+            None
+        } else {
+            let (keys, targets): (Vec<String>, Vec<Vec<usize>>) = keywords.into_iter().unzip();
+            let ac = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(true)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&keys)
+                .map_err(|e| Error::detector("secret", e.to_string()))?;
+            Some((ac, targets))
+        };
+        let allow_patterns = if config.allow_patterns.is_empty() {
+            None
+        } else {
+            let anchored: Vec<String> = config
+                .allow_patterns
+                .iter()
+                .map(|p| format!("^(?:{p})$"))
+                .collect();
+            let refs: Vec<&str> = anchored.iter().map(String::as_str).collect();
+            Some(matcher::compile(
+                "secrets.allow_patterns",
+                &refs,
+                false,
+                limits,
+            )?)
+        };
+        Ok(Secrets {
+            rules,
+            keywords,
+            generic,
+            allow: config.allow.clone(),
+            allow_patterns,
+            stopwords: config
+                .stopwords
+                .iter()
+                .map(|s| s.to_ascii_lowercase())
+                .collect(),
+            redact_keep: config.redact_keep,
+        })
+    }
+
+    /// Number of compiled rules (the generic detector not counted).
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// The ids of the rules.
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.id.as_str())
+    }
+
+    /// Whether the value is allowlisted, a stopword hit or a placeholder.
+    fn ignored(&self, v: &str) -> bool {
+        if placeholder(v) || self.allow.iter().any(|a| a == v) {
+            return true;
+        }
+        if !self.stopwords.is_empty() {
+            let lower = v.to_ascii_lowercase();
+            if self.stopwords.iter().any(|w| lower.contains(w.as_str())) {
+                return true;
+            }
+        }
+        self.allow_patterns
+            .as_ref()
+            .is_some_and(|re| re.is_match(v))
+    }
+
+    /// The finding for secret `range` of `view` found by rule `id`.
+    fn finding(
+        &self,
+        id: &str,
+        description: &str,
+        layer: &crate::text::Layer<'_>,
+        original: &str,
+        range: Range<usize>,
+        score: f32,
+    ) -> Finding {
+        let view = layer.canonical();
+        let span = view.to_original(range.clone());
+        let secret = &view.as_str()[range];
+        let masked = match layer.origin() {
+            // The original bytes are the secret itself: keep a prefix.
+            Origin::Original if &original[span.clone()] == secret => {
+                let keep: String = secret.chars().take(self.redact_keep).collect();
+                let hidden = secret.chars().count().saturating_sub(keep.chars().count());
+                format!("{keep}{}", "*".repeat(hidden))
+            }
+            // Normalized or encoded: hide the whole span.
+            _ => "*".repeat(original[span.clone()].chars().count()),
+        };
+        let shown: String = masked.chars().take(24).collect();
+        Finding::new(
+            id.to_string(),
+            Category::Secret,
+            span,
+            score,
+            Action::Redact,
+            format!("{description}: {shown}{}", layer.describe()),
+        )
+        .with_replacement(masked)
+    }
+}
+
+/// Whether the secret-like word of an assignment name continues a lowercase word (`webtoken`,
+/// `notoken`): then the name is not about a secret. CamelCase (`apiToken`) and separators
+/// (`api_token`) are fine.
+fn mid_word(s: &str, name: Range<usize>) -> bool {
+    let name_text = &s[name.clone()];
+    let lower = name_text.to_ascii_lowercase();
+    let Some(at) = GENERIC_KEYWORDS.iter().filter_map(|k| lower.find(k)).min() else {
+        return false;
+    };
+    let b = name_text.as_bytes();
+    at > 0 && b[at - 1].is_ascii_lowercase() && b[at].is_ascii_lowercase()
+}
+
+/// The secret of a match: group 1 (or 2) when the pattern has one, else the whole match.
+fn secret_range(caps: &Captures) -> Option<Range<usize>> {
+    (1..caps.group_len())
+        .find_map(|g| caps.get_group(g))
+        .or_else(|| caps.get_match().map(|m| m.span()))
+        .map(|s| s.range())
+}
+
+impl Detector for Secrets {
+    fn id(&self) -> &str {
+        "secret"
+    }
+
+    fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) -> Result<(), DetectorError> {
+        let Some((ac, targets)) = &self.keywords else {
+            return Ok(());
+        };
+        let original = input.text.original();
+        let mut run = vec![false; self.rules.len()];
+        let mut seen: Vec<Range<usize>> = Vec::new();
+        for layer in input.text.layers() {
+            let view = layer.canonical();
+            let s = view.as_str();
+            run.fill(false);
+            let mut generic = false;
+            for m in ac.find_overlapping_iter(s) {
+                for &r in &targets[m.pattern().as_usize()] {
+                    match run.get_mut(r) {
+                        Some(flag) => *flag = true,
+                        None => generic = true,
+                    }
+                }
+            }
+            seen.clear();
+            for (rule, _) in self.rules.iter().zip(&run).filter(|(_, r)| **r) {
+                let mut caps = rule.re.create_captures();
+                let mut at = 0;
+                while at <= s.len() {
+                    rule.re
+                        .search_captures(&regex_automata::Input::new(s).range(at..), &mut caps);
+                    let Some(m) = caps.get_match() else { break };
+                    at = m.end().max(m.start() + 1);
+                    let Some(range) = secret_range(&caps) else {
+                        continue;
+                    };
+                    let v = &s[range.clone()];
+                    let lower = v.to_ascii_lowercase();
+                    let example = !rule.context && EXAMPLE_RUNS.iter().any(|r| lower.contains(r));
+                    if rule.entropy.is_some_and(|e| entropy(v) < e)
+                        || (rule.context && !plausible_value(v))
+                        || example
+                        || self.ignored(v)
+                    {
+                        continue;
+                    }
+                    if seen
+                        .iter()
+                        .any(|r| r.start < range.end && range.start < r.end)
+                    {
+                        continue;
+                    }
+                    seen.push(range.clone());
+                    out.push(self.finding(
+                        &rule.id,
+                        &rule.description,
+                        layer,
+                        original,
+                        range,
+                        0.95,
+                    ));
+                }
+            }
+            if let (true, Some(g)) = (generic, &self.generic) {
+                let mut caps = g.re.create_captures();
+                let mut at = 0;
+                while at <= s.len() {
+                    g.re.search_captures(&regex_automata::Input::new(s).range(at..), &mut caps);
+                    let Some(m) = caps.get_match() else { break };
+                    at = m.end().max(m.start() + 1);
+                    let (name, value) = (caps.get_group(1), caps.get_group(2));
+                    let range = match (name, value) {
+                        (Some(name), Some(value)) => {
+                            if generic_name_stop(&s[name.range()]) || mid_word(s, name.range()) {
+                                continue;
+                            }
+                            value.range()
+                        }
+                        _ => match caps.get_group(3) {
+                            Some(header) => header.range(),
+                            None => continue,
+                        },
+                    };
+                    let v = s[range.clone()].trim_end_matches(['.', ',']);
+                    let range = range.start..range.start + v.len();
+                    if !plausible_value(v) {
+                        continue;
+                    }
+                    if !g.accepts(v) || self.ignored(v) {
+                        continue;
+                    }
+                    if seen
+                        .iter()
+                        .any(|r| r.start < range.end && range.start < r.end)
+                    {
+                        continue;
+                    }
+                    seen.push(range.clone());
+                    out.push(self.finding(
+                        "secret.generic",
+                        "High-entropy value assigned to a secret-like name",
+                        layer,
+                        original,
+                        range,
+                        0.7,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,16 @@
+//! The configuration reference in the README is a valid configuration.
+
+#[test]
+fn readme_configuration_reference_builds_a_pipeline() {
+    let readme = include_str!("../README.md");
+    let section = readme
+        .split("## Configuration reference")
+        .nth(1)
+        .expect("README has a configuration reference");
+    let toml = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("a toml block");
+    palisade::Pipeline::from_toml(toml).unwrap_or_else(|e| panic!("README config: {e}"));
+}

@@ -1,0 +1,180 @@
+//! Secret detection through the pipeline: each test names the leak it covers.
+
+use base64::Engine as _;
+use palisade::{Action, Context, Guard, Pipeline};
+
+fn guard(extra: &str) -> Pipeline {
+    Pipeline::from_toml(&format!(
+        "[checks]\ninput = [\"secret\"]\noutput = [\"secret\"]\ntool_result = [\"secret\"]\n{extra}"
+    ))
+    .expect("config")
+}
+
+fn secret_ids(g: &Pipeline, text: &str) -> Vec<String> {
+    g.check_input(&Context::new(), text)
+        .findings()
+        .iter()
+        .map(|f| f.detector.to_string())
+        .collect()
+}
+
+#[test]
+fn aws_key_pasted_in_a_prompt_is_redacted_keeping_its_prefix() {
+    let g = guard("");
+    let text = "here is my AWS key AKIAQ3EGRGOW5XKJ7T2H why does this fail";
+    let v = g.check_input(&Context::new(), text);
+    assert_eq!(v.action(), Action::Redact);
+    assert_eq!(
+        v.text(),
+        "here is my AWS key AKIA**************** why does this fail"
+    );
+    assert_eq!(v.findings()[0].detector, "secret.aws_access_key_id");
+    assert_eq!(&text[v.findings()[0].span.clone()], "AKIAQ3EGRGOW5XKJ7T2H");
+}
+
+#[test]
+fn redaction_prefix_length_is_configurable() {
+    let g = guard("[secrets]\nredact_keep = 8\n");
+    let v = g.check_input(
+        &Context::new(),
+        "token ghp_Zq4Vd9sKx2LmN8pRt6YwB3cH7jFe1GaU0iOk",
+    );
+    assert_eq!(v.text(), format!("token ghp_Zq4V{}", "*".repeat(32)));
+}
+
+#[test]
+fn github_token_hidden_in_base64_is_found_and_the_blob_masked() {
+    let g = guard("");
+    let inner = "export GH=ghp_Zq4Vd9sKx2LmN8pRt6YwB3cH7jFe1GaU0iOk";
+    let blob = base64::engine::general_purpose::STANDARD.encode(inner);
+    let text = format!("run this: {blob}");
+    let v = g.check_input(&Context::new(), &text);
+    let f = v
+        .findings()
+        .iter()
+        .find(|f| f.detector == "secret.github_pat")
+        .expect("found in the decoded layer");
+    assert!(
+        text[f.span.clone()]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c))
+    );
+    assert!(
+        !v.text().contains(&blob[10..30]),
+        "the encoded secret is masked"
+    );
+}
+
+#[test]
+fn private_key_block_is_redacted_whole() {
+    let g = guard("");
+    let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDx3cK8H0pqJvJ9n2Yf6Y6bQ5tRk3Zx2m1oVd8Y7wN5aQAAAJgF2s1sBdrN\n-----END OPENSSH PRIVATE KEY-----";
+    let text = format!("my key is\n{key}\nthanks");
+    let v = g.check_input(&Context::new(), &text);
+    assert!(
+        v.findings()
+            .iter()
+            .any(|f| f.detector == "secret.private_key")
+    );
+    assert!(!v.text().contains("b3BlbnNzaC1rZXkt"));
+}
+
+#[test]
+fn database_uri_password_is_the_secret_not_the_whole_uri() {
+    let g = guard("");
+    let text = "DATABASE_URL=postgres://app:Vx9!q2Lr7Tz@db.internal:5432/prod";
+    let v = g.check_input(&Context::new(), text);
+    let f = &v.findings()[0];
+    assert_eq!(&text[f.span.clone()], "Vx9!q2Lr7Tz");
+}
+
+#[test]
+fn bearer_token_in_an_authorization_header_is_found() {
+    let ids = secret_ids(
+        &guard(""),
+        "curl -H 'Authorization: Bearer 7fQ2xLp9Vb3KmT8wRz4N1cYd6HsJ0aUe' https://api.internal/v1",
+    );
+    assert!(!ids.is_empty(), "{ids:?}");
+}
+
+#[test]
+fn generic_password_assignment_is_found() {
+    let ids = secret_ids(&guard(""), "db_password = \"Tr0ub4dor&3xK9mq\"");
+    assert_eq!(ids, ["secret.mysql_password"], "{ids:?}");
+    let ids = secret_ids(&guard(""), "SERVICE_SECRET: 'q8Xz2Lm4Vn7Rt1Kp9Wc3'");
+    assert_eq!(ids, ["secret.generic"], "{ids:?}");
+}
+
+#[test]
+fn placeholders_templates_and_references_are_not_secrets() {
+    let g = guard("");
+    for text in [
+        "password = \"${DB_PASSWORD}\"",
+        "api_key = \"<your-api-key>\"",
+        "token: xxxxxxxxxxxxxxxxxxxxxxxx",
+        "secret = os.environ[\"SECRET\"]",
+        "AWS_SECRET_ACCESS_KEY=****************************************",
+        "password: changeme",
+        "client_secret = \"{{ vault_client_secret }}\"",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn uuids_identifiers_and_lockfile_hashes_are_not_generic_secrets() {
+    let g = guard("");
+    for text in [
+        "request_token_id = 123e4567-e89b-12d3-a456-426614174000",
+        "\"integrity\": \"sha512-Yq2bX9k3LmN7pQ4rT8vW1zA6cD0eF5gH2iJ9kL3mN7oP4qR8sT1uV6wX0yZ5aB==\"",
+        "token_type = \"refresh_token\"",
+        "password_min_length = 12",
+        "keyPressed = kVK_Return.u16",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn allowlisted_values_patterns_and_stopwords_are_not_reported() {
+    let text = "token ghp_Zq4Vd9sKx2LmN8pRt6YwB3cH7jFe1GaU0iOk";
+    assert!(!secret_ids(&guard(""), text).is_empty());
+    let exact = guard("[secrets]\nallow = [\"ghp_Zq4Vd9sKx2LmN8pRt6YwB3cH7jFe1GaU0iOk\"]\n");
+    assert!(secret_ids(&exact, text).is_empty());
+    let pattern = guard("[secrets]\nallow_patterns = ['ghp_Zq4V.*']\n");
+    assert!(secret_ids(&pattern, text).is_empty());
+    let stop = guard("[secrets]\nstopwords = [\"b3ch7\"]\n");
+    assert!(secret_ids(&stop, text).is_empty());
+}
+
+#[test]
+fn extra_rules_from_configuration_run_and_bad_ones_are_rejected() {
+    let g = guard(
+        "[secrets]\nextra_rules = '''\n[[rule]]\nid = \"secret.acme\"\ndescription = \"ACME internal token\"\nkeywords = [\"acme_\"]\npattern = '\\b(acme_[a-f0-9]{24})\\b'\n'''\n",
+    );
+    assert_eq!(
+        secret_ids(&g, "use acme_9f3b27c1d8e04a6b5c7d2e19 here"),
+        ["secret.acme"]
+    );
+    let err = Pipeline::from_toml(
+        "[secrets]\nextra_rules = '''\n[[rule]]\nid = \"secret.bad\"\ndescription = \"x\"\nkeywords = [\"k\"]\npattern = '(unclosed'\n'''\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("secret.bad"), "{err}");
+    let err = Pipeline::from_toml(
+        "[secrets]\nextra_rules = '''\n[[rule]]\nid = \"secret.nokw\"\ndescription = \"x\"\nkeywords = []\npattern = 'abc'\n'''\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("keywords"), "{err}");
+}
+
+#[test]
+fn secrets_in_model_output_and_tool_results_are_redacted_too() {
+    let g = guard("");
+    let ctx = Context::new();
+    let text = "Set STRIPE_KEY to sk_live_51HqLyjWDarjtT1zdp7dcXa9Bq3kP2 and restart.";
+    assert_eq!(g.check_output(&ctx, text).action(), Action::Redact);
+    assert_eq!(g.check_tool_result(&ctx, text).action(), Action::Redact);
+}

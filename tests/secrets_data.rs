@@ -1,0 +1,140 @@
+//! The secret detectors against the labelled samples in `../shared/data/secrets` (gitleaks,
+//! Nosey Parker and Kingfisher rule samples). Prints recall and false-positive rate per source
+//! (run with `--nocapture`; `PALISADE_SHOW_MISSES=1` lists misses and false positives).
+//!
+//! The goal of issue 4 is 95% recall and at most 2% false positives per source; it is not met
+//! yet. This test holds the measured level as a floor, so no change makes it worse, and prints
+//! the gap. Skips when the data is missing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use palisade::{Context, Guard, Pipeline};
+
+fn data_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/secrets");
+    dir.is_dir().then_some(dir)
+}
+
+#[test]
+fn secret_recall_and_false_positives_per_source_do_not_regress() {
+    let Some(dir) = data_dir() else {
+        eprintln!("SKIP: ../shared/data/secrets is missing; secret recall/FP not measured");
+        return;
+    };
+    let guard =
+        Pipeline::from_toml("[checks]\ninput = [\"secret\"]\noutput = []\ntool_result = []\n")
+            .expect("secret-only pipeline");
+    let ctx = Context::new();
+    // (name, file, floor on recall, ceiling on the false-positive rate): the measured level.
+    let sources = [
+        (
+            "gitleaks",
+            "gitleaks_rule_samples.jsonl",
+            Some((0.87, 0.10)),
+        ),
+        (
+            "noseyparker",
+            "noseyparker_rule_examples.jsonl",
+            Some((0.73, 0.12)),
+        ),
+        (
+            "kingfisher",
+            "kingfisher_rule_examples.jsonl",
+            Some((0.66, 0.05)),
+        ),
+        ("llm-guard", "llm_guard_secrets_tests.jsonl", None),
+    ];
+    let show = std::env::var("PALISADE_SHOW_MISSES").is_ok();
+    let mut failures = Vec::new();
+    println!(
+        "{:<12} {:>6} {:>6} {:>8} {:>6} {:>6} {:>7}",
+        "source", "pos", "found", "recall", "neg", "fp", "fp rate"
+    );
+    for (name, file, floor) in sources {
+        let Ok(content) = std::fs::read_to_string(dir.join(file)) else {
+            eprintln!("SKIP: {file} is missing");
+            continue;
+        };
+        // A negative row of one rule that the same source lists as a positive of another rule
+        // (a Cloudflare origin key among the negatives of the Cloudflare API key rule) is a
+        // secret, not a negative.
+        let positives: std::collections::HashSet<String> = content
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|r| r["label"].as_i64() == Some(1))
+            .filter_map(|r| r["text"].as_str().map(str::to_owned))
+            .collect();
+        let mut cross = 0usize;
+        let (mut pos, mut found, mut neg, mut fp) = (0usize, 0usize, 0usize, 0usize);
+        let mut missed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut false_pos: Vec<String> = Vec::new();
+        for line in content.lines() {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            let text = row["text"].as_str().unwrap_or("");
+            let label = row["label"].as_i64().unwrap_or(0);
+            let rule = row["rule"].as_str().unwrap_or("?").to_string();
+            let v = guard.check_input(&ctx, text);
+            let hit = v
+                .findings()
+                .iter()
+                .find(|f| f.detector.starts_with("secret."));
+            if label == 1 {
+                pos += 1;
+                if hit.is_some() {
+                    found += 1;
+                } else {
+                    missed
+                        .entry(rule)
+                        .or_default()
+                        .push(text.chars().take(160).collect());
+                }
+            } else if positives.contains(text) {
+                cross += 1;
+            } else {
+                neg += 1;
+                if let Some(h) = hit {
+                    fp += 1;
+                    false_pos.push(format!(
+                        "{rule}: {} <- {:?}",
+                        h.detector,
+                        text.chars().take(160).collect::<String>()
+                    ));
+                }
+            }
+        }
+        let recall = found as f64 / pos.max(1) as f64;
+        let fp_rate = fp as f64 / neg.max(1) as f64;
+        println!(
+            "{name:<12} {pos:>6} {found:>6} {:>7.1}% {neg:>6} {fp:>6} {:>6.1}%   ({cross} negatives that are another rule's positives left out)",
+            recall * 100.0,
+            fp_rate * 100.0
+        );
+        if show {
+            for (rule, texts) in &missed {
+                println!("  MISS {name} {rule} ({}): {:?}", texts.len(), texts[0]);
+            }
+            for f in &false_pos {
+                println!("  FP {name} {f}");
+            }
+        }
+        if recall < 0.95 || fp_rate > 0.02 {
+            println!("  {name}: below the issue's target of 95% recall and 2% FP");
+        }
+        if let Some((min_recall, max_fp)) = floor
+            && (recall < min_recall || fp_rate > max_fp)
+        {
+            failures.push(format!(
+                "{name}: recall {:.1}% (floor {:.0}%), FP {:.1}% (ceiling {:.0}%)",
+                recall * 100.0,
+                min_recall * 100.0,
+                fp_rate * 100.0,
+                max_fp * 100.0
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "worse than the recorded level: {failures:?}"
+    );
+}
