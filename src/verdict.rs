@@ -176,10 +176,15 @@ pub fn family(id: &str) -> &str {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Timing {
     /// The detector id.
-    pub detector: Cow<'static, str>,
+    #[serde(serialize_with = "as_str")]
+    pub detector: std::sync::Arc<str>,
     /// Wall time spent in it.
     #[serde(serialize_with = "as_micros")]
     pub duration: Duration,
+}
+
+fn as_str<S: serde::Serializer>(v: &std::sync::Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v)
 }
 
 fn as_micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
