@@ -29,6 +29,34 @@ pub(crate) fn required(
     Some(out)
 }
 
+/// Whether every match of `pattern` contains one of `keywords` (lowercase; compared without
+/// ASCII case). Conservative: `false` when it cannot tell.
+pub(crate) fn every_match_contains(pattern: &str, keywords: &[String]) -> bool {
+    fn walk(hir: &Hir, keywords: &[String]) -> bool {
+        match hir.kind() {
+            HirKind::Literal(lit) => {
+                let text = String::from_utf8_lossy(&lit.0).to_ascii_lowercase();
+                keywords.iter().any(|k| text.contains(k.as_str()))
+            }
+            HirKind::Capture(c) => walk(&c.sub, keywords),
+            HirKind::Repetition(r) if r.min >= 1 => walk(&r.sub, keywords),
+            HirKind::Concat(parts) => parts.iter().any(|p| walk(p, keywords)),
+            HirKind::Alternation(alts) => alts.iter().all(|a| walk(a, keywords)),
+            _ => false,
+        }
+    }
+    ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .is_ok_and(|hir| walk(&hir, keywords))
+}
+
+/// The longest match of `pattern` in bytes, when bounded.
+pub(crate) fn max_match_len(pattern: &str) -> Option<usize> {
+    let hir = ParserBuilder::new().build().parse(pattern).ok()?;
+    hir.properties().maximum_len()
+}
+
 /// How rare a literal is in ordinary text, roughly: punctuation and non-ASCII bytes count three,
 /// letters and digits one, spaces half.
 fn rarity(lit: &str) -> u32 {

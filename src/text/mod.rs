@@ -126,9 +126,17 @@ pub struct Layer<'a> {
     origin: Origin,
     canonical: View<'a>,
     folded: OnceLock<View<'static>>,
+    relayed: bool,
 }
 
 impl<'a> Layer<'a> {
+    /// Whether this layer is, as a whole, an encoding (base64, hex, ...) whose decoded text is
+    /// another layer. Detectors that read meaning rather than form skip a *decoded* layer that
+    /// is only a relay (base64 inside base64): its content is scanned in the next layer.
+    pub fn relayed(&self) -> bool {
+        self.relayed
+    }
+
     /// Where this layer came from.
     pub fn origin(&self) -> &Origin {
         &self.origin
@@ -187,6 +195,7 @@ impl<'a> Text<'a> {
             origin: Origin::Original,
             canonical: View { text: canon, map },
             folded: OnceLock::new(),
+            relayed: false,
         });
         let mut budget = config.max_decoded_bytes;
         if config.decode_smuggled {
@@ -247,6 +256,14 @@ impl<'a> Text<'a> {
                 }));
             }
         }
+        let parent_len = self.layers[index].canonical.as_str().len();
+        for p in &payloads {
+            let r = p.map.map_range(0..p.text.len());
+            // Nothing but the payload (a few bytes of padding or line ends aside).
+            if parent_len - (r.end - r.start) <= 4 + parent_len / 100 {
+                self.layers[index].relayed = true;
+            }
+        }
         for p in payloads {
             let to_original = p.map.compose(&self.layers[index].canonical.map);
             self.push_layer(p.encoding, p.text, to_original, depth, config, budget);
@@ -297,6 +314,7 @@ impl<'a> Text<'a> {
             },
             canonical: View { text: canon, map },
             folded: OnceLock::new(),
+            relayed: false,
         });
         if config.decode_smuggled && depth < config.max_decode_depth {
             // Smuggled text inside a decoded payload maps to that payload's span as a whole.
@@ -340,6 +358,10 @@ mod tests {
         assert!(matches!(last.origin(), Origin::Decoded { depth: 2, .. }));
         let span = last.canonical().to_original(0..6);
         assert_eq!(&s[span], outer.as_str());
+        // The middle layer is nothing but the inner encoding: a relay. The original (which has
+        // text besides the payload) and the final text are not.
+        let relays: Vec<bool> = text.layers().iter().map(Layer::relayed).collect();
+        assert_eq!(relays, [false, true, false]);
     }
 
     #[test]

@@ -381,6 +381,9 @@ impl Detector for Heuristics {
         let original = input.text.original();
         let mut triggered = vec![false; self.gated.len()];
         for layer in input.text.layers() {
+            if layer.relayed() && !matches!(layer.origin(), crate::text::Origin::Original) {
+                continue;
+            }
             let mut per_rule = [0u8; 64];
             let mut more: HashMap<usize, usize> = HashMap::new();
             let mut take = |rule: usize| {

@@ -167,6 +167,35 @@ struct Rule {
     entropy: Option<f32>,
     /// A `token` rule (value in assignment context), checked like a generic value.
     context: bool,
+    /// When every match contains one of the rule's keywords and is at most this long, the rule
+    /// runs only in windows around keyword occurrences instead of over the whole text.
+    window: Option<usize>,
+}
+
+/// Longest match that is still searched in windows around keywords.
+const MAX_WINDOW: usize = 4096;
+
+/// The window for a rule: its longest match, when every match provably contains a keyword.
+fn keyword_window(pattern: &str, keywords: &[String]) -> Option<usize> {
+    let max = super::literals::max_match_len(pattern).filter(|&m| m <= MAX_WINDOW)?;
+    // Literals are read without case folding; matching and the keyword search both ignore
+    // case, so a leading `(?i)` can be dropped and literals compared lowercased.
+    let plain = pattern.strip_prefix("(?i)").unwrap_or(pattern);
+    let keywords: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
+    super::literals::every_match_contains(plain, &keywords).then_some(max)
+}
+
+/// Merges the windows `[hit - len, hit + len]` of keyword hits into sorted disjoint ranges.
+fn windows(hits: &[Range<usize>], len: usize, text_len: usize) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for h in hits {
+        let w = h.start.saturating_sub(len)..(h.end + len).min(text_len);
+        match out.last_mut() {
+            Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
+            _ => out.push(w),
+        }
+    }
+    out
 }
 
 /// The longest run of one repeated byte.
@@ -243,7 +272,7 @@ fn context_regex(keywords: &[String], token: &str) -> String {
         camel.push(regex_syntax::escape(&cap));
     }
     format!(
-        r#"(?:(?:\A|[^A-Za-z])(?:{whole})|(?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?["'`]?[ \t]{{0,3}}(?:=|:=|::=|:|=>|->|\|\|)[ \t]{{0,3}}(?:["'`]|\b[A-Za-z]+ )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
+        r#"(?:(?:\A|[^A-Za-z])(?:{whole})|(?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?["'`]?[ \t]{{0,3}}(?:=|:=|::=|:|=>|->|\|\|)[ \t]{{0,3}}(?:["'`]|\b[A-Za-z]{{1,16}} )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
         whole = whole.join("|"),
         camel = camel.join("|"),
     )
@@ -254,9 +283,11 @@ fn context_regex(keywords: &[String], token: &str) -> String {
 struct Generic {
     re: Regex,
     entropy: f32,
+    /// Window around keyword occurrences (every match contains a generic keyword).
+    window: Option<usize>,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key|encryption[_.-]?key|key)(?-u:[\w.-]){0,20}?)["'`]?(?:[ \t]{0,3}(?:=|:=|:|=>)[ \t]{0,3}|[ \t]{1,3})["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]*[:=][ \t]*["']?(?:bearer|token|basic)[ \t]+([A-Za-z0-9._~+/=-]{16,})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key|encryption[_.-]?key|key)(?-u:[\w.-]){0,20}?)["'`]?(?:[ \t]{0,3}(?:=|:=|:|=>)[ \t]{0,3}|[ \t]{1,3})["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{16,512})"#;
 
 /// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
 /// fake values.
@@ -502,6 +533,7 @@ impl Secrets {
                 (None, Some(t)) => context_regex(&d.keywords, t),
                 (None, None) => unreachable!("checked by parse_rules"),
             };
+            let window = keyword_window(&pattern, &d.keywords);
             // ASCII word boundaries and classes keep the lazy DFA on non-ASCII text.
             let pattern = pattern.replace(r"\b", r"(?-u:\b)");
             let re = matcher::compile(&d.id, &[pattern.as_str()], false, limits)?;
@@ -517,6 +549,7 @@ impl Secrets {
                 re,
                 entropy: d.entropy,
                 context: d.token.is_some(),
+                window,
             });
         }
         let generic = if config.generic {
@@ -527,9 +560,11 @@ impl Secrets {
                     .or_default()
                     .push(usize::MAX);
             }
+            let keywords: Vec<String> = GENERIC_KEYWORDS.iter().map(|k| k.to_string()).collect();
             Some(Generic {
                 re,
                 entropy: config.generic_entropy,
+                window: keyword_window(GENERIC_PATTERN, &keywords),
             })
         } else {
             None
@@ -705,106 +740,136 @@ impl Detector for Secrets {
         };
         let original = input.text.original();
         let mut run: Vec<bool> = Vec::new();
+        let mut generic_hits: Vec<Range<usize>> = Vec::new();
+        // Keyword occurrences of the triggered rules that run in windows.
+        let mut hits: Vec<Vec<Range<usize>>> = Vec::new();
         let mut seen: Vec<Range<usize>> = Vec::new();
         for layer in input.text.layers() {
             let view = layer.canonical();
             let s = view.as_str();
-            if !may_hold_secret(s) {
+            let relay = layer.relayed() && !matches!(layer.origin(), Origin::Original);
+            if relay || !may_hold_secret(s) {
                 continue;
             }
             run.clear();
             run.resize(self.rules.len(), false);
+            hits.iter_mut().for_each(Vec::clear);
+            hits.resize(self.rules.len(), Vec::new());
             let mut generic = false;
+            generic_hits.clear();
             for m in ac.find_overlapping_iter(s) {
                 for &r in &targets[m.pattern().as_usize()] {
                     match run.get_mut(r) {
-                        Some(flag) => *flag = true,
-                        None => generic = true,
+                        Some(flag) => {
+                            *flag = true;
+                            if self.rules[r].window.is_some() {
+                                hits[r].push(m.range());
+                            }
+                        }
+                        None => {
+                            generic = true;
+                            generic_hits.push(m.range());
+                        }
                     }
                 }
             }
             seen.clear();
-            for (rule, _) in self.rules.iter().zip(&run).filter(|(_, r)| **r) {
+            for (i, rule) in self.rules.iter().enumerate().filter(|(i, _)| run[*i]) {
+                let regions = match rule.window {
+                    Some(len) => windows(&hits[i], len, s.len()),
+                    None => vec![0..s.len()],
+                };
                 let mut caps = rule.re.create_captures();
-                let mut at = 0;
-                while at <= s.len() {
-                    rule.re
-                        .search_captures(&regex_automata::Input::new(s).range(at..), &mut caps);
-                    let Some(m) = caps.get_match() else { break };
-                    at = m.end().max(m.start() + 1);
-                    let Some(range) = secret_range(&caps) else {
-                        continue;
-                    };
-                    let v = &s[range.clone()];
-                    let lower = v.to_ascii_lowercase();
-                    let example = !rule.context && EXAMPLE_RUNS.iter().any(|r| lower.contains(r));
-                    if rule.entropy.is_some_and(|e| entropy(v) < e)
-                        || (rule.context && !plausible_value(v))
-                        || example
-                        || self.ignored(v)
-                    {
-                        continue;
+                for region in regions {
+                    let mut at = region.start;
+                    while at <= region.end {
+                        let search = regex_automata::Input::new(s).range(at..region.end);
+                        rule.re.search_captures(&search, &mut caps);
+                        let Some(m) = caps.get_match() else { break };
+                        at = m.end().max(m.start() + 1);
+                        let Some(range) = secret_range(&caps) else {
+                            continue;
+                        };
+                        let v = &s[range.clone()];
+                        let lower = v.to_ascii_lowercase();
+                        let example =
+                            !rule.context && EXAMPLE_RUNS.iter().any(|r| lower.contains(r));
+                        if rule.entropy.is_some_and(|e| entropy(v) < e)
+                            || (rule.context && !plausible_value(v))
+                            || example
+                            || self.ignored(v)
+                        {
+                            continue;
+                        }
+                        if seen
+                            .iter()
+                            .any(|r| r.start < range.end && range.start < r.end)
+                        {
+                            continue;
+                        }
+                        seen.push(range.clone());
+                        out.push(self.finding(
+                            &rule.id,
+                            &rule.description,
+                            layer,
+                            original,
+                            range,
+                            0.95,
+                        ));
                     }
-                    if seen
-                        .iter()
-                        .any(|r| r.start < range.end && range.start < r.end)
-                    {
-                        continue;
-                    }
-                    seen.push(range.clone());
-                    out.push(self.finding(
-                        &rule.id,
-                        &rule.description,
-                        layer,
-                        original,
-                        range,
-                        0.95,
-                    ));
                 }
             }
             if let (true, Some(g)) = (generic, &self.generic) {
+                let regions = match g.window {
+                    Some(len) => windows(&generic_hits, len, s.len()),
+                    None => vec![0..s.len()],
+                };
                 let mut caps = g.re.create_captures();
-                let mut at = 0;
-                while at <= s.len() {
-                    g.re.search_captures(&regex_automata::Input::new(s).range(at..), &mut caps);
-                    let Some(m) = caps.get_match() else { break };
-                    at = m.end().max(m.start() + 1);
-                    let (name, value) = (caps.get_group(1), caps.get_group(2));
-                    let range = match (name, value) {
-                        (Some(name), Some(value)) => {
-                            if generic_name_stop(&s[name.range()]) || mid_word(s, name.range()) {
-                                continue;
+                for region in regions {
+                    let mut at = region.start;
+                    while at <= region.end {
+                        let search = regex_automata::Input::new(s).range(at..region.end);
+                        g.re.search_captures(&search, &mut caps);
+                        let Some(m) = caps.get_match() else { break };
+                        at = m.end().max(m.start() + 1);
+                        let (name, value) = (caps.get_group(1), caps.get_group(2));
+                        let range = match (name, value) {
+                            (Some(name), Some(value)) => {
+                                if generic_name_stop(&s[name.range()]) || mid_word(s, name.range())
+                                {
+                                    continue;
+                                }
+                                value.range()
                             }
-                            value.range()
+                            _ => match caps.get_group(3) {
+                                Some(header) => header.range(),
+                                None => continue,
+                            },
+                        };
+                        let v = s[range.clone()].trim_end_matches(['.', ',']);
+                        let range = range.start..range.start + v.len();
+                        if !plausible_value(v) {
+                            continue;
                         }
-                        _ => match caps.get_group(3) {
-                            Some(header) => header.range(),
-                            None => continue,
-                        },
-                    };
-                    let v = s[range.clone()].trim_end_matches(['.', ',']);
-                    let range = range.start..range.start + v.len();
-                    if !plausible_value(v) {
-                        continue;
+                        if !g.accepts(v) || self.ignored(v) {
+                            continue;
+                        }
+                        if seen
+                            .iter()
+                            .any(|r| r.start < range.end && range.start < r.end)
+                        {
+                            continue;
+                        }
+                        seen.push(range.clone());
+                        out.push(self.finding(
+                            "secret.generic",
+                            "High-entropy value assigned to a secret-like name",
+                            layer,
+                            original,
+                            range,
+                            0.7,
+                        ));
                     }
-                    if !g.accepts(v) || self.ignored(v) {
-                        continue;
-                    }
-                    if seen
-                        .iter()
-                        .any(|r| r.start < range.end && range.start < r.end)
-                    {
-                        continue;
-                    }
-                    seen.push(range.clone());
-                    out.push(self.finding(
-                        "secret.generic",
-                        "High-entropy value assigned to a secret-like name",
-                        layer,
-                        original,
-                        range,
-                        0.7,
-                    ));
                 }
             }
         }
@@ -831,6 +896,31 @@ mod tests {
         ] {
             assert!(may_hold_secret(s), "{s}");
         }
+    }
+
+    #[test]
+    fn rules_with_a_keyword_in_every_bounded_match_run_in_windows() {
+        let s = Secrets::builtin().unwrap();
+        let windowed = s.rules.iter().filter(|r| r.window.is_some()).count();
+        assert!(windowed >= 200, "{windowed} of {}", s.rules.len());
+        let gh = s
+            .rules
+            .iter()
+            .find(|r| r.id == "secret.github_pat")
+            .unwrap();
+        assert_eq!(gh.window, Some(40), "ghp_ and 36 characters");
+        assert!(s.generic.as_ref().unwrap().window.is_some());
+        // A keyword that is context, not part of the match, cannot bound the search.
+        assert_eq!(
+            keyword_window(r"\b([0-9]{15})\b", &["facebook".into()]),
+            None
+        );
+    }
+
+    #[test]
+    fn overlapping_keyword_windows_merge() {
+        let w = windows(&[10..14, 20..24, 200..204], 30, 220);
+        assert_eq!(w, vec![0..54, 170..220]);
     }
 
     #[test]
