@@ -185,6 +185,31 @@ fn keyword_window(pattern: &str, keywords: &[String]) -> Option<usize> {
     super::literals::every_match_contains(plain, &keywords).then_some(max)
 }
 
+/// Where a rule searches: windows around its keyword hits, or the whole text.
+fn regions(window: Option<usize>, hits: &[Range<usize>], len: usize) -> Vec<Range<usize>> {
+    match window {
+        Some(w) => windows(hits, w, len),
+        None => std::iter::once(0..len).collect(),
+    }
+}
+
+/// Calls `f` with the captures of every match of `re` in `regions` of `s`, leftmost first.
+fn each_match(re: &Regex, s: &str, regions: &[Range<usize>], mut f: impl FnMut(&Captures)) {
+    let mut caps = re.create_captures();
+    for region in regions {
+        let mut at = region.start;
+        while at <= region.end {
+            re.search_captures(
+                &regex_automata::Input::new(s).range(at..region.end),
+                &mut caps,
+            );
+            let Some(m) = caps.get_match() else { break };
+            at = m.end().max(m.start() + 1);
+            f(&caps);
+        }
+    }
+}
+
 /// Merges the windows `[hit - len, hit + len]` of keyword hits into sorted disjoint ranges.
 fn windows(hits: &[Range<usize>], len: usize, text_len: usize) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();
@@ -687,6 +712,12 @@ fn mid_word(s: &str, name: Range<usize>) -> bool {
     at > 0 && b[at - 1].is_ascii_lowercase() && b[at].is_ascii_lowercase()
 }
 
+/// Whether `range` overlaps a secret already reported.
+fn overlaps(seen: &[Range<usize>], range: &Range<usize>) -> bool {
+    seen.iter()
+        .any(|r| r.start < range.end && range.start < r.end)
+}
+
 /// The secret of a match: group 1 (or 2) when the pattern has one, else the whole match.
 fn secret_range(caps: &Captures) -> Option<Range<usize>> {
     (1..caps.group_len())
@@ -775,102 +806,67 @@ impl Detector for Secrets {
             }
             seen.clear();
             for (i, rule) in self.rules.iter().enumerate().filter(|(i, _)| run[*i]) {
-                let regions = match rule.window {
-                    Some(len) => windows(&hits[i], len, s.len()),
-                    None => vec![0..s.len()],
-                };
-                let mut caps = rule.re.create_captures();
-                for region in regions {
-                    let mut at = region.start;
-                    while at <= region.end {
-                        let search = regex_automata::Input::new(s).range(at..region.end);
-                        rule.re.search_captures(&search, &mut caps);
-                        let Some(m) = caps.get_match() else { break };
-                        at = m.end().max(m.start() + 1);
-                        let Some(range) = secret_range(&caps) else {
-                            continue;
-                        };
-                        let v = &s[range.clone()];
-                        let lower = v.to_ascii_lowercase();
-                        let example =
-                            !rule.context && EXAMPLE_RUNS.iter().any(|r| lower.contains(r));
-                        if rule.entropy.is_some_and(|e| entropy(v) < e)
-                            || (rule.context && !plausible_value(v))
-                            || example
-                            || self.ignored(v)
-                        {
-                            continue;
-                        }
-                        if seen
-                            .iter()
-                            .any(|r| r.start < range.end && range.start < r.end)
-                        {
-                            continue;
-                        }
-                        seen.push(range.clone());
-                        out.push(self.finding(
-                            &rule.id,
-                            &rule.description,
-                            layer,
-                            original,
-                            range,
-                            0.95,
-                        ));
+                let regions = regions(rule.window, &hits[i], s.len());
+                each_match(&rule.re, s, &regions, |caps| {
+                    let Some(range) = secret_range(caps) else {
+                        return;
+                    };
+                    let v = &s[range.clone()];
+                    let lower = v.to_ascii_lowercase();
+                    let example = !rule.context && EXAMPLE_RUNS.iter().any(|r| lower.contains(r));
+                    if rule.entropy.is_some_and(|e| entropy(v) < e)
+                        || (rule.context && !plausible_value(v))
+                        || example
+                        || self.ignored(v)
+                        || overlaps(&seen, &range)
+                    {
+                        return;
                     }
-                }
+                    seen.push(range.clone());
+                    out.push(self.finding(
+                        &rule.id,
+                        &rule.description,
+                        layer,
+                        original,
+                        range,
+                        0.95,
+                    ));
+                });
             }
             if let (true, Some(g)) = (generic, &self.generic) {
-                let regions = match g.window {
-                    Some(len) => windows(&generic_hits, len, s.len()),
-                    None => vec![0..s.len()],
-                };
-                let mut caps = g.re.create_captures();
-                for region in regions {
-                    let mut at = region.start;
-                    while at <= region.end {
-                        let search = regex_automata::Input::new(s).range(at..region.end);
-                        g.re.search_captures(&search, &mut caps);
-                        let Some(m) = caps.get_match() else { break };
-                        at = m.end().max(m.start() + 1);
-                        let (name, value) = (caps.get_group(1), caps.get_group(2));
-                        let range = match (name, value) {
-                            (Some(name), Some(value)) => {
-                                if generic_name_stop(&s[name.range()]) || mid_word(s, name.range())
-                                {
-                                    continue;
-                                }
-                                value.range()
+                let regions = regions(g.window, &generic_hits, s.len());
+                each_match(&g.re, s, &regions, |caps| {
+                    let range = match (caps.get_group(1), caps.get_group(2)) {
+                        (Some(name), Some(value)) => {
+                            if generic_name_stop(&s[name.range()]) || mid_word(s, name.range()) {
+                                return;
                             }
-                            _ => match caps.get_group(3) {
-                                Some(header) => header.range(),
-                                None => continue,
-                            },
-                        };
-                        let v = s[range.clone()].trim_end_matches(['.', ',']);
-                        let range = range.start..range.start + v.len();
-                        if !plausible_value(v) {
-                            continue;
+                            value.range()
                         }
-                        if !g.accepts(v) || self.ignored(v) {
-                            continue;
-                        }
-                        if seen
-                            .iter()
-                            .any(|r| r.start < range.end && range.start < r.end)
-                        {
-                            continue;
-                        }
-                        seen.push(range.clone());
-                        out.push(self.finding(
-                            "secret.generic",
-                            "High-entropy value assigned to a secret-like name",
-                            layer,
-                            original,
-                            range,
-                            0.7,
-                        ));
+                        _ => match caps.get_group(3) {
+                            Some(header) => header.range(),
+                            None => return,
+                        },
+                    };
+                    let v = s[range.clone()].trim_end_matches(['.', ',']);
+                    let range = range.start..range.start + v.len();
+                    if !plausible_value(v)
+                        || !g.accepts(v)
+                        || self.ignored(v)
+                        || overlaps(&seen, &range)
+                    {
+                        return;
                     }
-                }
+                    seen.push(range.clone());
+                    out.push(self.finding(
+                        "secret.generic",
+                        "High-entropy value assigned to a secret-like name",
+                        layer,
+                        original,
+                        range,
+                        0.7,
+                    ));
+                });
             }
         }
         Ok(())
