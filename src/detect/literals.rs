@@ -32,15 +32,61 @@ pub(crate) fn required(
 /// Whether every match of `pattern` contains one of `keywords` (lowercase; compared without
 /// ASCII case). Conservative: `false` when it cannot tell.
 pub(crate) fn every_match_contains(pattern: &str, keywords: &[String]) -> bool {
-    fn walk(hir: &Hir, keywords: &[String]) -> bool {
+    /// The text `hir` matches, lowercased, when it is one fixed string up to ASCII case
+    /// (`(?i:key)` parses into the classes `[Kk][Ee][Yy]`).
+    fn ci_literal(hir: &Hir) -> Option<String> {
         match hir.kind() {
-            HirKind::Literal(lit) => {
-                let text = String::from_utf8_lossy(&lit.0).to_ascii_lowercase();
-                keywords.iter().any(|k| text.contains(k.as_str()))
+            HirKind::Literal(lit) => Some(String::from_utf8_lossy(&lit.0).to_ascii_lowercase()),
+            HirKind::Class(regex_syntax::hir::Class::Unicode(c)) => {
+                // Case folding adds `ſ` to `[Ss]` and the Kelvin sign to `[Kk]`; NFKC turns both
+                // into ASCII, and detectors search NFKC views, so only ASCII members count.
+                let chars: Vec<char> = c
+                    .ranges()
+                    .iter()
+                    .flat_map(|r| r.start()..=r.end())
+                    .filter(char::is_ascii)
+                    .take(3)
+                    .collect();
+                if c.ranges().iter().any(|r| {
+                    (r.start()..=r.end())
+                        .any(|ch| !ch.is_ascii() && !matches!(ch, '\u{17F}' | '\u{212A}'))
+                }) {
+                    return None;
+                }
+                match chars.as_slice() {
+                    [a] => Some(a.to_ascii_lowercase().to_string()),
+                    [a, b] if a.eq_ignore_ascii_case(b) => Some(a.to_ascii_lowercase().to_string()),
+                    _ => None,
+                }
             }
+            HirKind::Concat(parts) => parts.iter().map(ci_literal).collect(),
+            HirKind::Capture(c) => ci_literal(&c.sub),
+            _ => None,
+        }
+    }
+    fn walk(hir: &Hir, keywords: &[String]) -> bool {
+        if let Some(text) = ci_literal(hir) {
+            return keywords.iter().any(|k| text.contains(k.as_str()));
+        }
+        match hir.kind() {
             HirKind::Capture(c) => walk(&c.sub, keywords),
             HirKind::Repetition(r) if r.min >= 1 => walk(&r.sub, keywords),
-            HirKind::Concat(parts) => parts.iter().any(|p| walk(p, keywords)),
+            HirKind::Concat(parts) => {
+                // Runs of fixed parts read together, then any part on its own.
+                let mut run = String::new();
+                for p in parts {
+                    match ci_literal(p) {
+                        Some(t) => {
+                            run.push_str(&t);
+                            if keywords.iter().any(|k| run.contains(k.as_str())) {
+                                return true;
+                            }
+                        }
+                        None => run.clear(),
+                    }
+                }
+                parts.iter().any(|p| walk(p, keywords))
+            }
             HirKind::Alternation(alts) => alts.iter().all(|a| walk(a, keywords)),
             _ => false,
         }

@@ -167,6 +167,8 @@ struct Rule {
     entropy: Option<f32>,
     /// A `token` rule (value in assignment context), checked like a generic value.
     context: bool,
+    /// The keywords, lowercase (to check how a `token` rule's name is written).
+    keywords: Vec<String>,
     /// When every match contains one of the rule's keywords and is at most this long, the rule
     /// runs only in windows around keyword occurrences instead of over the whole text.
     window: Option<usize>,
@@ -243,7 +245,8 @@ fn plausible_value(v: &str) -> bool {
     // `$VAR`, `[PASSWORD]`, `{value}`, `%s`, `<token>`: references and templates.
     !v.starts_with(['$', '[', '{', '%', '<'])
         && (v.len() < 12 || digit || (mixed && !camel_case(v)))
-        && longest_run(v) < 6
+        // Base64 of leading zero bytes (`AAAA…`) is a common token start, not a placeholder.
+        && longest_run(v.trim_start_matches('A')) < 6
 }
 
 /// An identifier in camelCase or PascalCase (`searchConfluenceUsingCql`): capitals each start a
@@ -282,22 +285,24 @@ impl std::fmt::Debug for Secrets {
 /// quote, an assignment operator, an optional opening quote, the token, and a character that
 /// cannot continue it.
 fn context_regex(keywords: &[String], token: &str) -> String {
-    // A keyword in lowercase or capitals starts a word; capitalized it may also follow a
-    // lowercase letter (camelCase): `sumo_key`, `SUMO_KEY`, `mySumoKey`, not `sumObj`.
+    // A keyword starts a word (any case), or continues an identifier in camelCase with a
+    // capital (`myMessageBird`); never the middle of a lowercase word (`rookTable`).
     let mut whole = Vec::new();
     let mut camel = Vec::new();
     for k in keywords {
         let k = k.to_ascii_lowercase();
         whole.push(regex_syntax::escape(&k));
-        whole.push(regex_syntax::escape(&k.to_ascii_uppercase()));
-        let mut cap = k.clone();
-        if let Some(first) = cap.get_mut(0..1) {
-            first.make_ascii_uppercase();
+        let mut chars = k.chars();
+        if let Some(first) = chars.next() {
+            camel.push(format!(
+                "{}(?i:{})",
+                regex_syntax::escape(&first.to_ascii_uppercase().to_string()),
+                regex_syntax::escape(chars.as_str())
+            ));
         }
-        camel.push(regex_syntax::escape(&cap));
     }
     format!(
-        r#"(?:(?:\A|[^A-Za-z])(?:{whole})|(?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?["'`]?[ \t]{{0,3}}(?:=|:=|::=|:|=>|->|\|\|)[ \t]{{0,3}}(?:["'`]|\b[A-Za-z]{{1,16}} )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
+        r#"(?:(?:\A|[^A-Za-z])(?i:{whole})|[a-z0-9](?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?["'`]?[ \t]{{0,3}}(?:=|:=|::=|:|=>|->|\|\||>\s{{0,16}})[ \t]{{0,3}}(?:["'`]|\b[A-Za-z]{{1,16}} )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
         whole = whole.join("|"),
         camel = camel.join("|"),
     )
@@ -482,9 +487,29 @@ fn placeholder(v: &str) -> bool {
     if PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w)) {
         return true;
     }
-    let bare = lower.trim_matches(|c: char| matches!(c, '"' | '\'' | '`' | '[' | ']' | '(' | ')'));
+    let bare = lower
+        .trim_matches(|c: char| matches!(c, '"' | '\'' | '`' | '[' | ']' | '(' | ')' | '<' | '>'));
     if PLACEHOLDER_VALUES.contains(&bare) {
         return true;
+    }
+    // A shell or template variable: `$PASSWORD`, `${TOKEN}`, `$_ENV`.
+    if let Some(rest) = v.strip_prefix('$')
+        && rest.starts_with(|c: char| c.is_ascii_uppercase() || c == '{' || c == '_')
+    {
+        return true;
+    }
+    // Long runs of one character other than `A` (base64 of zero bytes): `aaaaaaaa`, `55555555`.
+    let b = v.as_bytes();
+    let mut run = 1;
+    for i in 1..b.len() {
+        run = if b[i] == b[i - 1] && b[i] != b'A' {
+            run + 1
+        } else {
+            1
+        };
+        if run >= 8 {
+            return true;
+        }
     }
     // Long values with very little entropy: `glc_1111…`, `0000…TUVWXYZ`.
     if v.len() >= 16 && entropy(v) < 2.5 {
@@ -574,6 +599,7 @@ impl Secrets {
                 re,
                 entropy: d.entropy,
                 context: d.token.is_some(),
+                keywords: d.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
                 window,
             });
         }
@@ -712,6 +738,24 @@ fn mid_word(s: &str, name: Range<usize>) -> bool {
     at > 0 && b[at - 1].is_ascii_lowercase() && b[at].is_ascii_lowercase()
 }
 
+/// Whether the keyword that starts the match at `start` (after one boundary character) ends
+/// where its word does in the text's own casing: `sumObj` holds `sumo` case-insensitively, but
+/// its capital `O` starts another word.
+fn keyword_ends_word(s: &str, start: usize, keywords: &[String]) -> bool {
+    let b = s.as_bytes();
+    for at in [start, start + 1] {
+        for k in keywords {
+            let end = at + k.len();
+            if end <= b.len() && b[at..end].eq_ignore_ascii_case(k.as_bytes()) {
+                let last = b[end - 1];
+                let before_last = if k.len() >= 2 { b[end - 2] } else { b'_' };
+                return !(last.is_ascii_uppercase() && before_last.is_ascii_lowercase());
+            }
+        }
+    }
+    true
+}
+
 /// Whether `range` overlaps a secret already reported.
 fn overlaps(seen: &[Range<usize>], range: &Range<usize>) -> bool {
     seen.iter()
@@ -811,6 +855,12 @@ impl Detector for Secrets {
                     let Some(range) = secret_range(caps) else {
                         return;
                     };
+                    if rule.context
+                        && let Some(m) = caps.get_match()
+                        && !keyword_ends_word(s, m.start(), &rule.keywords)
+                    {
+                        return;
+                    }
                     let v = &s[range.clone()];
                     let lower = v.to_ascii_lowercase();
                     let example = !rule.context && EXAMPLE_RUNS.iter().any(|r| lower.contains(r));
