@@ -106,6 +106,40 @@ fn generic_password_assignment_is_found() {
 }
 
 #[test]
+fn passwords_assigned_or_given_in_prose_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        ("password = \"hunter22\"", "hunter22"),
+        ("REACT_APP_GUEST_PASSWORD=mycoin!1", "mycoin!1"),
+        ("The default password is 'Secret123'.", "Secret123"),
+        ("smtp:\n  pass: x\n  password: 'Tr0ub4dor'", "Tr0ub4dor"),
+    ] {
+        let v = g.check_input(&Context::new(), text);
+        let f = v
+            .findings()
+            .iter()
+            .find(|f| f.detector.starts_with("secret."))
+            .unwrap_or_else(|| panic!("no secret in {text:?}"));
+        assert_eq!(&text[f.span.clone()], secret, "{text}");
+    }
+}
+
+#[test]
+fn password_fields_selectors_and_references_are_not_passwords() {
+    let g = guard("");
+    for text in [
+        "this.addPassword = '#add-password';",
+        "password = os.environ.get(\"DB_PASSWORD\")",
+        "password_field = \"user_password\"",
+        "IAMUserChangePassword = \"arn:aws:iam::aws:policy/IAMUserChangePassword\"",
+        "password: ${{ secrets.DB_PASSWORD }}",
+        "set the password to something long",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
 fn placeholders_templates_and_references_are_not_secrets() {
     let g = guard("");
     for text in [

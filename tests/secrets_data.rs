@@ -36,12 +36,12 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
         (
             "noseyparker",
             "noseyparker_rule_examples.jsonl",
-            Some((0.72, 0.12)),
+            Some((0.76, 0.15)),
         ),
         (
             "kingfisher",
             "kingfisher_rule_examples.jsonl",
-            Some((0.66, 0.05)),
+            Some((0.67, 0.10)),
         ),
         ("llm-guard", "llm_guard_secrets_tests.jsonl", None),
     ];

@@ -312,6 +312,7 @@ fn context_regex(keywords: &[String], token: &str) -> String {
 /// header, with entropy and charset checks.
 struct Generic {
     re: Regex,
+    passwords: Regex,
     entropy: f32,
     /// Window around keyword occurrences (every match contains a generic keyword).
     window: Option<usize>,
@@ -409,6 +410,37 @@ fn generic_name_stop(name: &str) -> bool {
     }
     // `...Id`, `..._id`, `...ID`: identifiers.
     lower.ends_with("id") && !lower.ends_with("apikeyid") && name.len() > 2
+}
+
+/// Passwords: a value of six or more characters assigned to a password-like name (quoted, or
+/// unquoted with a digit or symbol), or given in prose ("the password is 'hunter22'"). A
+/// password needs less randomness than an unnamed secret: the name is the evidence.
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret))["'`]?[ \t]{0,3}(?:=|:=|:|=>)[ \t]{0,3}(?:"([^"\s]{6,128})"|'([^'\s]{6,128})'|([^\s"'`,;()]{6,128}))|\bthe (?:default )?password (?:for (?:the )?(?:user(?:name)? )?["'][^"'\n]{1,40}["'] )?is ["']([^"'\s]{4,64})["']"#;
+
+/// Whether a password candidate is plausible: not a reference, call, path or identifier.
+fn plausible_password(v: &str, quoted: bool) -> bool {
+    // References, templates, selectors, paths and values that name the field itself
+    // (`#add-password`, `/passwords/:id`, `arn:aws:…:ChangePassword`).
+    let lower = v.to_ascii_lowercase();
+    if v.starts_with([
+        '$', '{', '[', '(', '%', '<', '@', '&', '*', '.', '/', '#', '\'', '"', '\\',
+    ]) || v.contains("://")
+        || lower.starts_with("arn:")
+        || lower.contains("password")
+        || lower.contains("passwd")
+    {
+        return false;
+    }
+    let symbol_or_digit = v.bytes().any(|c| !c.is_ascii_alphabetic());
+    let identifier = v
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+        && !v.bytes().any(|c| c.is_ascii_digit());
+    if quoted {
+        !identifier || v.bytes().all(|c| c.is_ascii_alphabetic())
+    } else {
+        symbol_or_digit && !identifier && v.contains(|c: char| c.is_ascii_alphabetic())
+    }
 }
 
 /// Keywords that let the generic detector run.
@@ -612,8 +644,11 @@ impl Secrets {
                     .push(usize::MAX);
             }
             let keywords: Vec<String> = GENERIC_KEYWORDS.iter().map(|k| k.to_string()).collect();
+            let passwords =
+                matcher::compile("secret.password", &[PASSWORD_PATTERN], false, limits)?;
             Some(Generic {
                 re,
+                passwords,
                 entropy: config.generic_entropy,
                 window: keyword_window(GENERIC_PATTERN, &keywords),
             })
@@ -915,6 +950,37 @@ impl Detector for Secrets {
                         original,
                         range,
                         0.7,
+                    ));
+                });
+                each_match(&g.passwords, s, &regions, |caps| {
+                    let (range, quoted) = match (1..6)
+                        .find_map(|i| caps.get_group(i).map(|g| (i, g)))
+                    {
+                        Some((1, name)) => {
+                            if generic_name_stop(&s[name.range()]) || mid_word(s, name.range()) {
+                                return;
+                            }
+                            match (2..5).find_map(|i| caps.get_group(i).map(|g| (i, g))) {
+                                Some((i, v)) => (v.range(), i < 4),
+                                None => return,
+                            }
+                        }
+                        Some((_, v)) => (v.range(), true),
+                        None => return,
+                    };
+                    let v = &s[range.clone()];
+                    if !plausible_password(v, quoted) || self.ignored(v) || overlaps(&seen, &range)
+                    {
+                        return;
+                    }
+                    seen.push(range.clone());
+                    out.push(self.finding(
+                        "secret.password",
+                        "Password assigned to a password-like name",
+                        layer,
+                        original,
+                        range,
+                        0.8,
                     ));
                 });
             }
