@@ -280,6 +280,47 @@ fn line_of(source: &str, needle: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// A file of `[[rule]]` tables.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile<T> {
+    #[serde(default = "Vec::new")]
+    rule: Vec<T>,
+}
+
+/// Parses a file of detector rules (`[[rule]]` tables). Every rule's id (given by `id`) must be
+/// `<family>.<name>`; `check` validates the rest and names the failing field.
+pub(crate) fn parse_rule_file<T: serde::de::DeserializeOwned>(
+    source: &str,
+    file: &str,
+    family: &str,
+    id: impl Fn(&T) -> &str,
+    check: impl Fn(&T) -> Result<(), (&'static str, String)>,
+) -> Result<Vec<T>, Error> {
+    let parsed: RuleFile<T> = toml::from_str(source).map_err(|e| toml_error(file, source, &e))?;
+    let bad = |i: usize, field: &str, message: String| Error::Config {
+        file: file.into(),
+        line: None,
+        field: format!("rule[{i}].{field}"),
+        message,
+    };
+    for (i, r) in parsed.rule.iter().enumerate() {
+        let rule_id = id(r);
+        let name = rule_id
+            .strip_prefix(family)
+            .and_then(|r| r.strip_prefix('.'));
+        if name.is_none_or(str::is_empty) {
+            return Err(bad(
+                i,
+                "id",
+                format!("{rule_id:?} must be `{family}.<name>`"),
+            ));
+        }
+        check(r).map_err(|(field, message)| bad(i, field, message))?;
+    }
+    Ok(parsed.rule)
+}
+
 /// Turns a TOML parse error into [`Error::Config`] with the line and the key at that line.
 pub(crate) fn toml_error(file: &str, source: &str, e: &toml::de::Error) -> Error {
     let (line, field) = match e.span() {

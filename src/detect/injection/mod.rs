@@ -47,37 +47,21 @@ pub struct RuleDef {
     pub phrases: Vec<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleFile {
-    #[serde(default)]
-    rule: Vec<RuleDef>,
-}
-
 /// Parses a rules file (the format of [`BUILTIN_RULES`]).
 pub fn parse_rules(source: &str, file: &str) -> Result<Vec<RuleDef>, Error> {
-    let parsed: RuleFile =
-        toml::from_str(source).map_err(|e| crate::config::toml_error(file, source, &e))?;
-    for (i, r) in parsed.rule.iter().enumerate() {
-        let field = format!("rule[{i}]");
-        if !r.id.starts_with("injection.") || r.id.len() <= "injection.".len() {
-            return Err(Error::Config {
-                file: file.into(),
-                line: None,
-                field: format!("{field}.id"),
-                message: format!("{:?} must be `injection.<name>`", r.id),
-            });
-        }
-        if !(0.0..=1.0).contains(&r.score) {
-            return Err(Error::Config {
-                file: file.into(),
-                line: None,
-                field: format!("{field}.score"),
-                message: format!("{} is outside 0..=1", r.score),
-            });
-        }
-    }
-    Ok(parsed.rule)
+    crate::config::parse_rule_file(
+        source,
+        file,
+        "injection",
+        |r: &RuleDef| &r.id,
+        |r| {
+            if (0.0..=1.0).contains(&r.score) {
+                Ok(())
+            } else {
+                Err(("score", format!("{} is outside 0..=1", r.score)))
+            }
+        },
+    )
 }
 
 /// Configuration of the injection heuristics.

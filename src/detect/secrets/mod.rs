@@ -53,46 +53,34 @@ pub struct RuleDef {
     pub entropy: Option<f32>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleFile {
-    #[serde(default)]
-    rule: Vec<RuleDef>,
-}
-
 /// Parses a rules file (the format of [`BUILTIN_RULES`]).
 pub fn parse_rules(source: &str, file: &str) -> Result<Vec<RuleDef>, Error> {
-    let parsed: RuleFile =
-        toml::from_str(source).map_err(|e| crate::config::toml_error(file, source, &e))?;
-    for (i, r) in parsed.rule.iter().enumerate() {
-        let bad = |field: &str, message: String| Error::Config {
-            file: file.into(),
-            line: None,
-            field: format!("rule[{i}].{field}"),
-            message,
-        };
-        if !r.id.starts_with("secret.") || r.id.len() <= "secret.".len() {
-            return Err(bad("id", format!("{:?} must be `secret.<name>`", r.id)));
-        }
-        if r.pattern.is_some() == r.token.is_some() {
-            return Err(bad(
-                "pattern",
-                format!("{}: exactly one of `pattern` and `token` is needed", r.id),
-            ));
-        }
-        if r.keywords.is_empty() || r.keywords.iter().any(|k| k.trim().is_empty()) {
-            return Err(bad(
-                "keywords",
-                format!("{}: at least one non-empty keyword is needed", r.id),
-            ));
-        }
-        if let Some(e) = r.entropy
-            && !(0.0..=8.0).contains(&e)
-        {
-            return Err(bad("entropy", format!("{}: {e} is outside 0..=8", r.id)));
-        }
-    }
-    Ok(parsed.rule)
+    crate::config::parse_rule_file(
+        source,
+        file,
+        "secret",
+        |r: &RuleDef| &r.id,
+        |r| {
+            if r.pattern.is_some() == r.token.is_some() {
+                return Err((
+                    "pattern",
+                    format!("{}: exactly one of `pattern` and `token` is needed", r.id),
+                ));
+            }
+            if r.keywords.is_empty() || r.keywords.iter().any(|k| k.trim().is_empty()) {
+                return Err((
+                    "keywords",
+                    format!("{}: at least one non-empty keyword is needed", r.id),
+                ));
+            }
+            match r.entropy {
+                Some(e) if !(0.0..=8.0).contains(&e) => {
+                    Err(("entropy", format!("{}: {e} is outside 0..=8", r.id)))
+                }
+                _ => Ok(()),
+            }
+        },
+    )
 }
 
 /// Configuration of the secret detectors (`[secrets]`).
