@@ -41,7 +41,7 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
         (
             "kingfisher",
             "kingfisher_rule_examples.jsonl",
-            Some((0.67, 0.10)),
+            Some((0.71, 0.10)),
         ),
         ("llm-guard", "llm_guard_secrets_tests.jsonl", None),
     ];

@@ -306,7 +306,7 @@ struct Generic {
     window: Option<usize>,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key|encryption[_.-]?key|key)(?-u:[\w.-]){0,20}?)["'`]?(?:[ \t]{0,3}(?:=|:=|:|=>)[ \t]{0,3}|[ \t]{1,3})["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{16,512})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key|encryption[_.-]?key|key|access|private)(?-u:[\w.-]){0,20}?)["'`]?(?:[ \t]{0,3}(?:=|:=|:|=>)[ \t]{0,3}|[ \t]{1,3})["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{16,512})"#;
 
 /// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
 /// fake values.
@@ -386,12 +386,13 @@ fn generic_name_stop(name: &str) -> bool {
     }
     // Named only by a bare `key`: it must end the name (`api_key`, `licenseKey`) and not be a
     // data-structure key (`primaryKey`, `sort_key`).
-    let other = GENERIC_KEYWORDS
+    let strong = GENERIC_KEYWORDS
         .iter()
-        .filter(|k| **k != "key")
+        .filter(|k| !WEAK_KEYWORDS.contains(k))
         .any(|k| lower.contains(k));
-    if !other
-        && (!lower.trim_end_matches(['"', '\'', '`']).ends_with("key")
+    let trimmed = lower.trim_end_matches(['"', '\'', '`']);
+    if !strong
+        && (!WEAK_KEYWORDS.iter().any(|k| trimmed.ends_with(k))
             || KEY_NAME_STOPS.iter().any(|w| lower.contains(w)))
     {
         return true;
@@ -456,7 +457,13 @@ const GENERIC_KEYWORDS: &[&str] = &[
     "encryption",
     "authorization",
     "key",
+    "access",
+    "private",
 ];
+
+/// Generic keywords too common to name a secret unless they end the name (`api_key`,
+/// `STRIPE_ACCESS`, `buddynsPRIVATE`, not `key_down`, `access_level`, `private_mode`).
+const WEAK_KEYWORDS: &[&str] = &["key", "access", "private"];
 
 /// Shannon entropy of `s` in bits per byte.
 fn entropy(s: &str) -> f32 {
