@@ -106,6 +106,33 @@ fn generic_password_assignment_is_found() {
 }
 
 #[test]
+fn generic_secret_behind_a_long_identifier_or_in_a_header_is_found() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "my_really_long_service_configuration_api_key = 'q8Xz2Lm4Vn7Rt1Kp9Wc3'",
+            "q8Xz2Lm4Vn7Rt1Kp9Wc3",
+        ),
+        (
+            "PAYMENTS_PRIVATE = \"Zx81Qw2Lk9Pm4Rt7Yv3N\"",
+            "Zx81Qw2Lk9Pm4Rt7Yv3N",
+        ),
+        (
+            "headers = {\"Authorization\": \"Token 9fQ2xLp7Vb3KmT8wRz4N1cYd\"}",
+            "9fQ2xLp7Vb3KmT8wRz4N1cYd",
+        ),
+    ] {
+        let v = g.check_input(&Context::new(), text);
+        let f = v
+            .findings()
+            .iter()
+            .find(|f| f.detector.starts_with("secret."))
+            .unwrap_or_else(|| panic!("no secret in {text:?}"));
+        assert_eq!(&text[f.span.clone()], secret, "{text}");
+    }
+}
+
+#[test]
 fn passwords_assigned_or_given_in_prose_are_found() {
     let g = guard("");
     for (text, secret) in [

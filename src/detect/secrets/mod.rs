@@ -200,6 +200,42 @@ fn each_match(re: &Regex, s: &str, regions: &[Range<usize>], mut f: impl FnMut(&
     }
 }
 
+/// Calls `f` with the captures of `re` matched *anchored* at the identifier around each keyword
+/// hit (at most 30 bytes before it), looking at most `len` bytes past it. The generic patterns
+/// start with the name that holds the keyword, so this finds what a search of the whole text
+/// would, in time proportional to the hits rather than to the text.
+fn each_anchored(
+    re: &Regex,
+    s: &str,
+    hits: &[Range<usize>],
+    len: usize,
+    mut f: impl FnMut(&Captures),
+) {
+    let b = s.as_bytes();
+    let mut caps = re.create_captures();
+    let mut last = usize::MAX;
+    for h in hits {
+        let floor = h.start.saturating_sub(30);
+        let mut start = h.start;
+        while start > floor
+            && (b[start - 1].is_ascii_alphanumeric() || matches!(b[start - 1], b'_' | b'.' | b'-'))
+        {
+            start -= 1;
+        }
+        if start == last {
+            continue;
+        }
+        last = start;
+        let input = regex_automata::Input::new(s)
+            .range(start..(h.end + len).min(s.len()))
+            .anchored(regex_automata::Anchored::Yes);
+        re.search_captures(&input, &mut caps);
+        if caps.is_match() {
+            f(&caps);
+        }
+    }
+}
+
 /// Merges the windows `[hit - len, hit + len]` of keyword hits into sorted disjoint ranges.
 fn windows(hits: &[Range<usize>], len: usize, text_len: usize) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();
@@ -301,9 +337,8 @@ fn context_regex(keywords: &[String], token: &str) -> String {
 struct Generic {
     re: Regex,
     passwords: Regex,
+    prose: Regex,
     entropy: f32,
-    /// Window around keyword occurrences (every match contains a generic keyword).
-    window: Option<usize>,
 }
 
 const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key|encryption[_.-]?key|key|access|private)(?-u:[\w.-]){0,20}?)["'`]?(?:[ \t]{0,3}(?:=|:=|:|=>)[ \t]{0,3}|[ \t]{1,3})["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{16,512})"#;
@@ -404,7 +439,10 @@ fn generic_name_stop(name: &str) -> bool {
 /// Passwords: a value of six or more characters assigned to a password-like name (quoted, or
 /// unquoted with a digit or symbol), or given in prose ("the password is 'hunter22'"). A
 /// password needs less randomness than an unnamed secret: the name is the evidence.
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret))["'`]?[ \t]{0,3}(?:=|:=|:|=>)[ \t]{0,3}(?:"([^"\s]{6,128})"|'([^'\s]{6,128})'|([^\s"'`,;()]{6,128}))|\bthe (?:default )?password (?:for (?:the )?(?:user(?:name)? )?["'][^"'\n]{1,40}["'] )?is ["']([^"'\s]{4,64})["']"#;
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret))["'`]?[ \t]{0,3}(?:=|:=|:|=>)[ \t]{0,3}(?:"([^"\s]{6,128})"|'([^'\s]{6,128})'|([^\s"'`,;()]{6,128}))"#;
+
+/// Passwords given in prose: "the (default) password (for user 'x') is 'hunter22'".
+const PASSWORD_PROSE: &str = r#"(?i)\bthe (?:default )?password (?:for (?:the )?(?:user(?:name)? )?["'][^"'\n]{1,40}["'] )?is ["']([^"'\s]{4,64})["']"#;
 
 /// Whether a password candidate is plausible: not a reference, call, path or identifier.
 fn plausible_password(v: &str, quoted: bool) -> bool {
@@ -431,6 +469,12 @@ fn plausible_password(v: &str, quoted: bool) -> bool {
         symbol_or_digit && !identifier && v.contains(|c: char| c.is_ascii_alphabetic())
     }
 }
+
+/// How far past its keyword a generic or password match can reach, in bytes.
+const GENERIC_REACH: usize = 600;
+
+/// How far around its keyword a prose password can lie, in bytes.
+const PROSE_REACH: usize = 160;
 
 /// Keywords that let the generic detector run.
 const GENERIC_KEYWORDS: &[&str] = &[
@@ -638,14 +682,14 @@ impl Secrets {
                     .or_default()
                     .push(usize::MAX);
             }
-            let keywords: Vec<String> = GENERIC_KEYWORDS.iter().map(|k| k.to_string()).collect();
             let passwords =
                 matcher::compile("secret.password", &[PASSWORD_PATTERN], false, limits)?;
+            let prose = matcher::compile("secret.password", &[PASSWORD_PROSE], false, limits)?;
             Some(Generic {
                 re,
                 passwords,
+                prose,
                 entropy: config.generic_entropy,
-                window: keyword_window(GENERIC_PATTERN, &keywords),
             })
         } else {
             None
@@ -914,8 +958,8 @@ impl Detector for Secrets {
                 });
             }
             if let (true, Some(g)) = (generic, &self.generic) {
-                let regions = regions(g.window, &generic_hits, s.len());
-                each_match(&g.re, s, &regions, |caps| {
+                generic_hits.sort_by_key(|h| h.start);
+                each_anchored(&g.re, s, &generic_hits, GENERIC_REACH, |caps| {
                     let range = match (caps.get_group(1), caps.get_group(2)) {
                         (Some(name), Some(value)) => {
                             if generic_name_stop(&s[name.range()]) || mid_word(s, name.range()) {
@@ -947,11 +991,9 @@ impl Detector for Secrets {
                         0.7,
                     ));
                 });
-                each_match(&g.passwords, s, &regions, |caps| {
-                    let (range, quoted) = match (1..6)
-                        .find_map(|i| caps.get_group(i).map(|g| (i, g)))
-                    {
-                        Some((1, name)) => {
+                let mut password = |caps: &Captures| {
+                    let (range, quoted) = match caps.get_group(1) {
+                        Some(name) if caps.group_len() > 2 => {
                             if generic_name_stop(&s[name.range()]) || mid_word(s, name.range()) {
                                 return;
                             }
@@ -960,7 +1002,8 @@ impl Detector for Secrets {
                                 None => return,
                             }
                         }
-                        Some((_, v)) => (v.range(), true),
+                        // The prose form: group 1 is the password.
+                        Some(v) => (v.range(), true),
                         None => return,
                     };
                     let v = &s[range.clone()];
@@ -977,7 +1020,10 @@ impl Detector for Secrets {
                         range,
                         0.8,
                     ));
-                });
+                };
+                each_anchored(&g.passwords, s, &generic_hits, GENERIC_REACH, &mut password);
+                let regions = windows(&generic_hits, PROSE_REACH, s.len());
+                each_match(&g.prose, s, &regions, &mut password);
             }
         }
         Ok(())
@@ -1016,7 +1062,6 @@ mod tests {
             .find(|r| r.id == "secret.github_pat")
             .unwrap();
         assert_eq!(gh.window, Some(40), "ghp_ and 36 characters");
-        assert!(s.generic.as_ref().unwrap().window.is_some());
         // A keyword that is context, not part of the match, cannot bound the search.
         assert_eq!(
             keyword_window(r"\b([0-9]{15})\b", &["facebook".into()]),
