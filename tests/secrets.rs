@@ -18,6 +18,17 @@ fn secret_ids(g: &Pipeline, text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Some secret finding in `text` covers exactly `secret`.
+fn assert_secret_span(g: &Pipeline, text: &str, secret: &str) {
+    let v = g.check_input(&Context::new(), text);
+    let f = v
+        .findings()
+        .iter()
+        .find(|f| f.detector.starts_with("secret."))
+        .unwrap_or_else(|| panic!("no secret in {text:?}"));
+    assert_eq!(&text[f.span.clone()], secret, "{text}");
+}
+
 #[test]
 fn aws_key_pasted_in_a_prompt_is_redacted_keeping_its_prefix() {
     let g = guard("");
@@ -122,13 +133,7 @@ fn generic_secret_behind_a_long_identifier_or_in_a_header_is_found() {
             "9fQ2xLp7Vb3KmT8wRz4N1cYd",
         ),
     ] {
-        let v = g.check_input(&Context::new(), text);
-        let f = v
-            .findings()
-            .iter()
-            .find(|f| f.detector.starts_with("secret."))
-            .unwrap_or_else(|| panic!("no secret in {text:?}"));
-        assert_eq!(&text[f.span.clone()], secret, "{text}");
+        assert_secret_span(&g, text, secret);
     }
 }
 
@@ -141,13 +146,7 @@ fn passwords_assigned_or_given_in_prose_are_found() {
         ("The default password is 'Secret123'.", "Secret123"),
         ("smtp:\n  pass: x\n  password: 'Tr0ub4dor'", "Tr0ub4dor"),
     ] {
-        let v = g.check_input(&Context::new(), text);
-        let f = v
-            .findings()
-            .iter()
-            .find(|f| f.detector.starts_with("secret."))
-            .unwrap_or_else(|| panic!("no secret in {text:?}"));
-        assert_eq!(&text[f.span.clone()], secret, "{text}");
+        assert_secret_span(&g, text, secret);
     }
 }
 
