@@ -150,6 +150,12 @@ pub struct Config {
     pub secrets: SecretsConfig,
     /// Per-id and per-family policy (`"injection"`, `"unicode.bidi"`, ...).
     pub rules: BTreeMap<String, Rule>,
+    /// The tool policy file (TOML, see [`ToolPolicy`](crate::tools::ToolPolicy)); a relative
+    /// path is read from the configuration file's folder. Without it every tool call is denied.
+    pub tool_policy: Option<std::path::PathBuf>,
+    /// The folder of the configuration file, for relative paths.
+    #[serde(skip)]
+    pub base_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -165,6 +171,8 @@ impl Default for Config {
             banned: BannedConfig::default(),
             secrets: SecretsConfig::default(),
             rules: BTreeMap::new(),
+            tool_policy: None,
+            base_dir: None,
         }
     }
 }
@@ -187,7 +195,9 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Config::from_toml(&source, &path.display().to_string())
+        let mut config = Config::from_toml(&source, &path.display().to_string())?;
+        config.base_dir = path.parent().map(Path::to_path_buf);
+        Ok(config)
     }
 
     /// Checks what serde cannot: known detector ids, id syntax, thresholds, limits.
@@ -270,7 +280,7 @@ pub fn valid_id(id: &str) -> bool {
     }
 }
 
-fn line_of(source: &str, needle: &str) -> Option<usize> {
+pub(crate) fn line_of(source: &str, needle: &str) -> Option<usize> {
     if needle.is_empty() {
         return None;
     }

@@ -37,7 +37,7 @@ pub mod detect;
 mod error;
 mod pipeline;
 pub mod text;
-mod tools;
+pub mod tools;
 mod verdict;
 
 pub use config::{Config, Mode, Rule};

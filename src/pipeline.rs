@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::config::{Config, Mode, Rule};
@@ -16,7 +16,10 @@ use crate::detect::unicode::Unicode;
 use crate::detect::{Detector, Input};
 use crate::error::Error;
 use crate::text::{NormalizeConfig, Text};
-use crate::tools::ToolCall;
+use crate::tools::policy::{ScanJob, Static, tool_finding};
+use crate::tools::{
+    Approval, ApprovalError, Charge, Clock, Refusal, State, SystemClock, ToolCall, ToolPolicy,
+};
 use crate::verdict::{Action, Category, CheckKind, Finding, Timing, Verdict, family, redact};
 
 /// The guardrail interface an agent calls: one method per crossing point.
@@ -51,12 +54,16 @@ pub struct Pipeline {
     detectors: Vec<Arc<dyn Detector>>,
     /// Their ids, shared with every verdict's timings.
     ids: Vec<Arc<str>>,
-    per_kind: [Vec<usize>; 3],
+    /// Detector indices per kind: input, output, tool result, tool-call argument scans.
+    per_kind: [Vec<usize>; 4],
     rules: HashMap<String, Rule>,
     shadow: bool,
     fail_open: bool,
     normalize: NormalizeConfig,
     max_input_bytes: usize,
+    tools: Option<Arc<ToolPolicy>>,
+    tool_state: Mutex<State>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -75,7 +82,7 @@ fn kind_index(kind: CheckKind) -> Option<usize> {
         CheckKind::Input => Some(0),
         CheckKind::Output => Some(1),
         CheckKind::ToolResult => Some(2),
-        CheckKind::ToolCall => None,
+        CheckKind::ToolCall => Some(3),
     }
 }
 
@@ -101,10 +108,26 @@ pub struct PipelineBuilder {
     fail_open: bool,
     normalize: NormalizeConfig,
     max_input_bytes: Option<usize>,
+    tools: Option<ToolPolicy>,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl PipelineBuilder {
-    /// Adds a detector for the given kinds of text.
+    /// The tool policy [`Guard::check_tool_call`] applies. Without one every call is denied.
+    /// Detectors the policy scans arguments with must be added for [`CheckKind::ToolCall`].
+    pub fn tool_policy(mut self, policy: ToolPolicy) -> Self {
+        self.tools = Some(policy);
+        self
+    }
+
+    /// The clock of rate-limit windows and approval expiry (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Adds a detector for the given kinds of text ([`CheckKind::ToolCall`]: it scans the
+    /// tool-call arguments whose policy names its family in `scan`).
     pub fn detector(mut self, detector: impl Detector + 'static, kinds: &[CheckKind]) -> Self {
         self.detectors.push((Arc::new(detector), kinds.to_vec()));
         self
@@ -194,12 +217,15 @@ impl PipelineBuilder {
         let mut p = Pipeline {
             detectors: Vec::new(),
             ids: Vec::new(),
-            per_kind: [Vec::new(), Vec::new(), Vec::new()],
+            per_kind: [Vec::new(), Vec::new(), Vec::new(), Vec::new()],
             rules: self.rules,
             shadow: self.shadow,
             fail_open: self.fail_open,
             normalize: self.normalize,
             max_input_bytes,
+            tools: None,
+            tool_state: Mutex::new(State::default()),
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
         };
         for (d, kinds) in self.detectors {
             if !p.rule_for(d.id()).enabled {
@@ -215,6 +241,24 @@ impl PipelineBuilder {
                     p.per_kind[i].push(idx);
                 }
             }
+        }
+        if let Some(policy) = self.tools {
+            for fam in policy.scanned_families() {
+                let present = p.per_kind[3]
+                    .iter()
+                    .any(|&i| family(p.detectors[i].id()) == fam);
+                if !present {
+                    return Err(Error::Config {
+                        file: policy.file().to_owned(),
+                        line: None,
+                        field: "scan".into(),
+                        message: format!(
+                            "the policy scans arguments for {fam:?} but the pipeline has no {fam:?} detector for tool calls"
+                        ),
+                    });
+                }
+            }
+            p.tools = Some(Arc::new(policy));
         }
         Ok(p)
     }
@@ -246,8 +290,28 @@ impl Pipeline {
         for (id, rule) in &config.rules {
             b = b.rule(id.clone(), *rule);
         }
+        let policy = match &config.tool_policy {
+            None => None,
+            Some(path) => {
+                let path = match (&config.base_dir, path.is_relative()) {
+                    (Some(dir), true) => dir.join(path),
+                    _ => path.clone(),
+                };
+                Some(ToolPolicy::from_file(path)?)
+            }
+        };
+        let scanned: Vec<String> = policy
+            .as_ref()
+            .map(|p| p.scanned_families().to_vec())
+            .unwrap_or_default();
+        if let Some(p) = policy {
+            b = b.tool_policy(p);
+        }
         let kinds_of = |id: &str| -> Vec<CheckKind> {
             let mut k = Vec::new();
+            if scanned.iter().any(|f| f == id) {
+                k.push(CheckKind::ToolCall);
+            }
             if config.checks.input.iter().any(|d| d == id) {
                 k.push(CheckKind::Input);
             }
@@ -273,7 +337,9 @@ impl Pipeline {
         }
         let k = kinds_of("banned");
         if !k.is_empty()
-            && (!config.banned.substrings.is_empty() || !config.banned.patterns.is_empty())
+            && (!config.banned.substrings.is_empty()
+                || !config.banned.patterns.is_empty()
+                || k.contains(&CheckKind::ToolCall))
         {
             b = b.detector(Banned::new(&config.banned)?, &k);
         }
@@ -431,7 +497,295 @@ impl Pipeline {
             changed,
             timings,
             elapsed: start.elapsed(),
+            rule: None,
+            approval: None,
         }
+    }
+
+    /// The tool policy, when one is loaded.
+    pub fn tool_policy(&self) -> Option<&ToolPolicy> {
+        self.tools.as_deref()
+    }
+
+    /// Grants the pending approval request `id` (from [`Verdict::approval`]) on behalf of
+    /// `approver`. The grant allows the exact call that asked for it, once, in the same context,
+    /// until the policy's `approval_ttl` runs out.
+    ///
+    /// ```
+    /// use palisade::{Action, Context, Guard, Pipeline, ToolCall, tools::ToolPolicy};
+    /// let policy = ToolPolicy::from_toml(r#"
+    ///     [tools.refund]
+    ///     roles = ["support"]
+    ///     approval = "amount > 100"
+    ///     args.amount = { type = "number", required = true, min = 0 }
+    /// "#, "policy.toml")?;
+    /// let guard = Pipeline::builder().tool_policy(policy).build()?;
+    /// let ctx = Context::new().session("s-1").role("support");
+    /// let call = ToolCall::new("refund", serde_json::json!({"amount": 250}));
+    ///
+    /// let v = guard.check_tool_call(&ctx, &call);
+    /// assert_eq!(v.action(), Action::RequireApproval);
+    /// let request = v.approval().unwrap().id.clone();
+    /// guard.approve(&request, "alice@ops")?;
+    ///
+    /// let v = guard.check_tool_call(&ctx, &call);
+    /// assert!(v.is_allowed());
+    /// assert_eq!(v.approval().unwrap().approved_by.as_deref(), Some("alice@ops"));
+    /// // Single use: the same call asks again.
+    /// assert_eq!(guard.check_tool_call(&ctx, &call).action(), Action::RequireApproval);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn approve(&self, id: &str, approver: &str) -> Result<Approval, ApprovalError> {
+        let ttl = self.tools.as_ref().map_or(600_000, |p| p.approval_ttl_ms);
+        let now = self.clock.now_ms();
+        self.state().grant(id, approver, now, ttl)
+    }
+
+    /// Rejects (forgets) the pending approval request `id`; the call keeps asking.
+    pub fn reject(&self, id: &str) -> Result<Approval, ApprovalError> {
+        self.state().reject(id)
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent state (every update is one step).
+        self.tool_state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs the argument scans a policy asked for.
+    fn scan_arguments(&self, ctx: &Context, jobs: Vec<ScanJob<'_>>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for job in jobs {
+            if job.value.len() > self.max_input_bytes {
+                out.push(tool_finding(
+                    "tool.invalid_argument",
+                    job.rule,
+                    Some(job.pointer.clone()),
+                    format!(
+                        "argument {} has {} bytes, over the {} bytes that can be scanned",
+                        job.pointer,
+                        job.value.len(),
+                        self.max_input_bytes
+                    ),
+                ));
+                continue;
+            }
+            let text = Text::new(job.value, &self.normalize);
+            let input = Input {
+                text: &text,
+                kind: CheckKind::ToolCall,
+                context: ctx,
+            };
+            for &i in &self.per_kind[3] {
+                let d = &self.detectors[i];
+                if !job.families.iter().any(|f| f == family(d.id())) {
+                    continue;
+                }
+                let before = out.len();
+                let result = catch_unwind(AssertUnwindSafe(|| d.detect(&input, &mut out)));
+                let failure = match result {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(e.message),
+                    Err(_) => Some("detector panicked".to_owned()),
+                };
+                if let Some(message) = failure {
+                    out.truncate(before);
+                    let mut f = tool_finding(
+                        "tool.scan_error",
+                        job.rule,
+                        Some(job.pointer.clone()),
+                        format!("detector {} failed: {message}", d.id()),
+                    );
+                    f.category = Category::Error;
+                    if self.fail_open {
+                        f.action = Action::Allow;
+                    }
+                    out.push(f);
+                    continue;
+                }
+                let mut k = before;
+                while k < out.len() {
+                    let rule = self.rule_for(&out[k].detector);
+                    if !rule.enabled {
+                        out.remove(k);
+                        continue;
+                    }
+                    let f = &mut out[k];
+                    f.span = clamp_span(job.value, f.span.clone());
+                    f.action = if f.score < rule.threshold.unwrap_or(0.5) {
+                        Action::Allow
+                    } else {
+                        job.action
+                    };
+                    f.argument = Some(job.pointer.clone());
+                    f.rule = Some(format!("{}.scan", job.rule));
+                    f.message = format!("argument {}: {}", job.pointer, f.message);
+                    k += 1;
+                }
+            }
+        }
+        out
+    }
+
+    /// The tool-call decision: findings, the deciding rule, and the approval involved.
+    fn decide_call(
+        &self,
+        ctx: &Context,
+        call: &ToolCall,
+    ) -> (Vec<Finding>, String, Option<Approval>) {
+        let denied = |f: Vec<Finding>| {
+            let rule = f
+                .iter()
+                .find(|f| f.action == Action::Block)
+                .and_then(|f| f.rule.clone())
+                .unwrap_or_else(|| "default_deny".into());
+            (f, rule, None)
+        };
+        if let Some(why) = call.malformed() {
+            return denied(vec![tool_finding(
+                "tool.malformed_call",
+                "call",
+                Some(String::new()),
+                why.to_owned(),
+            )]);
+        }
+        let Some(policy) = &self.tools else {
+            return denied(vec![tool_finding(
+                "tool.unknown_tool",
+                "default_deny",
+                None,
+                format!(
+                    "no tool policy is loaded: every tool call is denied by default ({:?})",
+                    call.name
+                ),
+            )]);
+        };
+        let (tool, scans, mut need) = match policy.judge(ctx, &call.name, &call.arguments) {
+            Static::Denied(f) => return denied(f),
+            Static::Passed {
+                tool,
+                scans,
+                approval,
+            } => (tool, scans, approval),
+        };
+        let mut findings = self.scan_arguments(ctx, scans);
+        if findings.iter().any(|f| f.action == Action::Block) {
+            return denied(findings);
+        }
+        if need.is_none()
+            && let Some(f) = findings
+                .iter()
+                .find(|f| f.action == Action::RequireApproval)
+        {
+            need = Some((
+                f.rule.clone().unwrap_or_default(),
+                format!("{} in {}", f.detector, f.argument.as_deref().unwrap_or("")),
+            ));
+        }
+        if need.is_none() && !policy.stateful(tool) {
+            return (findings, tool.rule().to_owned(), None);
+        }
+        let charges = match policy.charges(tool, ctx, &call.arguments) {
+            Ok(c) => c,
+            Err(f) => {
+                findings.push(f);
+                return denied(findings);
+            }
+        };
+        let charges: Vec<Charge<'_>> = charges
+            .iter()
+            .map(|(l, key, amount)| Charge {
+                limit: l.id,
+                key,
+                window_ms: l.window_ms,
+                max: l.max,
+                amount: *amount,
+            })
+            .collect();
+        let now = self.clock.now_ms();
+        let ctx_key = format!("{:?}", (&ctx.user, &ctx.session, &ctx.agent, &ctx.role));
+        let digest = need
+            .as_ref()
+            .map(|_| crate::tools::digest(&call.name, &call.arguments));
+        let mut state = self.state();
+        let refuse = |findings: &mut Vec<Finding>, r: Refusal| {
+            match r {
+            Refusal::Exceeded { index, used } => {
+                let (limit, _, _) = &policy.charges(tool, ctx, &call.arguments).unwrap_or_default()[index];
+                let (id, message) = ToolPolicy::limit_message(limit, used);
+                findings.push(tool_finding(id, &limit.rule, None, message));
+            }
+            Refusal::Full => findings.push(tool_finding(
+                "tool.rate_limited",
+                "defaults.max_tracked",
+                None,
+                format!(
+                    "rate-limit state is full ({} keys): refusing new sessions until windows expire",
+                    policy.max_tracked
+                ),
+            )),
+        }
+        };
+        let Some((rule, reason)) = need else {
+            if let Err(r) = state.charge(now, &charges, policy.max_tracked, true) {
+                refuse(&mut findings, r);
+                return denied(findings);
+            }
+            return (findings, tool.rule().to_owned(), None);
+        };
+        let digest = digest.unwrap_or_default();
+        if let Err(r) = state.charge(now, &charges, policy.max_tracked, false) {
+            refuse(&mut findings, r);
+            return denied(findings);
+        }
+        if let Some(grant) = state.take_grant(&ctx_key, &digest, now) {
+            // Admitted a moment ago under the same lock: this cannot fail.
+            let _ = state.charge(now, &charges, policy.max_tracked, true);
+            let mut f = Finding::new(
+                "tool.approved",
+                Category::Tool,
+                0..0,
+                1.0,
+                Action::Allow,
+                format!(
+                    "approved by {} (request {})",
+                    grant.approved_by.as_deref().unwrap_or("?"),
+                    grant.id
+                ),
+            );
+            f.rule = Some(rule.clone());
+            findings.push(f);
+            return (findings, rule, Some(grant));
+        }
+        let request = state.request(
+            &ctx_key,
+            Approval {
+                id: String::new(),
+                tool: tool.name().to_owned(),
+                digest,
+                rule: rule.clone(),
+                reason: reason.clone(),
+                requested_at_ms: now,
+                expires_at_ms: now.saturating_add(policy.request_ttl_ms),
+                approved_by: None,
+                approved_at_ms: None,
+            },
+            now,
+        );
+        let mut f = Finding::new(
+            "tool.approval_required",
+            Category::Tool,
+            0..0,
+            1.0,
+            Action::RequireApproval,
+            format!(
+                "{:?} needs a human's approval: {reason} (request {})",
+                tool.name(),
+                request.id
+            ),
+        );
+        f.rule = Some(rule.clone());
+        findings.push(f);
+        (findings, rule, Some(request))
     }
 }
 
@@ -461,22 +815,27 @@ impl Guard for Pipeline {
         self.check_text(CheckKind::ToolResult, ctx, text)
     }
 
-    fn check_tool_call(&self, _ctx: &Context, call: &ToolCall) -> Verdict {
+    fn check_tool_call(&self, ctx: &Context, call: &ToolCall) -> Verdict {
         let start = Instant::now();
-        let f = Finding::new(
-            "tool.default_deny",
-            Category::Tool,
-            0..0,
-            1.0,
-            Action::Block,
-            format!(
-                "no tool policy allows {:?}: every tool call is denied by default",
-                call.name
-            ),
-        );
-        let mut v = self.decide(CheckKind::ToolCall, "", vec![f], Vec::new(), start);
-        v.text.clear();
-        v
+        let (findings, rule, approval) = self.decide_call(ctx, call);
+        let action = findings.iter().fold(Action::Allow, |a, f| a.join(f.action));
+        let (action, shadow) = if self.shadow {
+            (Action::Allow, Some(action))
+        } else {
+            (action, None)
+        };
+        Verdict {
+            kind: CheckKind::ToolCall,
+            action,
+            shadow,
+            findings,
+            text: String::new(),
+            changed: false,
+            timings: Vec::new(),
+            elapsed: start.elapsed(),
+            rule: Some(rule),
+            approval,
+        }
     }
 }
 

@@ -132,6 +132,14 @@ pub struct Finding {
     /// What a redaction puts in place of the span (`None`: `[REDACTED:<detector>]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replacement: Option<String>,
+    /// For tool calls: the argument concerned, as a JSON Pointer (`/to/0`); the span is then
+    /// within that argument's string value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub argument: Option<String>,
+    /// For tool calls: the policy rule or constraint behind the finding
+    /// (`tools.send_email.args.to.domains`, `default_deny`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 impl Finding {
@@ -152,6 +160,8 @@ impl Finding {
             message: message.into(),
             action,
             replacement: None,
+            argument: None,
+            rule: None,
         }
     }
 
@@ -203,6 +213,10 @@ pub struct Verdict {
     pub(crate) timings: Vec<Timing>,
     #[serde(serialize_with = "as_micros")]
     pub(crate) elapsed: Duration,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) approval: Option<crate::tools::Approval>,
 }
 
 impl Verdict {
@@ -254,6 +268,20 @@ impl Verdict {
     /// Total time of the check.
     pub fn elapsed(&self) -> Duration {
         self.elapsed
+    }
+
+    /// For tool calls, the policy rule that decided: `tools.<name>` when allowed,
+    /// `tools.<name>.approval` when approval is asked for or was granted, the failed constraint
+    /// (`tools.send_email.args.to.domains`, `tools.x.limits[0]`) when denied, `default_deny`
+    /// for a tool no rule names.
+    pub fn rule(&self) -> Option<&str> {
+        self.rule.as_deref()
+    }
+
+    /// For tool calls: the approval request to show a human ([`Action::RequireApproval`]), or
+    /// the granted approval that allowed this call (with who approved).
+    pub fn approval(&self) -> Option<&crate::tools::Approval> {
+        self.approval.as_ref()
     }
 
     /// A one-line reason: the strongest finding's id and message (empty when allowed cleanly).
