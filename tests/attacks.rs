@@ -376,7 +376,8 @@ fn tool_calls_are_denied_by_default() {
         &ToolCall::new("read_file", serde_json::json!({"path": "/etc/hosts"})),
     );
     assert!(v.is_blocked());
-    assert_eq!(ids(&v), vec!["tool.default_deny"]);
+    assert_eq!(ids(&v), vec!["tool.unknown_tool"]);
+    assert_eq!(v.rule(), Some("default_deny"));
 }
 
 #[test]

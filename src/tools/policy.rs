@@ -388,14 +388,49 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn err(&self, field: &str, message: impl Into<String>) -> Error {
-        let needle = field.rsplit('.').next().unwrap_or(field);
-        let needle = needle.split('[').next().unwrap_or(needle);
         Error::Config {
             file: self.file.to_owned(),
-            line: line_of(self.source, needle),
+            line: self.line(field),
             field: field.to_owned(),
             message: message.into(),
         }
+    }
+
+    /// The line of the most specific key of `field` (`tools.x.args.p.roots`) found after the
+    /// tool's table header.
+    fn line(&self, field: &str) -> Option<usize> {
+        let segs: Vec<&str> = field
+            .split('.')
+            .map(|s| s.split('[').next().unwrap_or(s))
+            .collect();
+        let lines: Vec<&str> = self.source.lines().collect();
+        let start = match segs.as_slice() {
+            ["tools", name, ..] => lines
+                .iter()
+                .position(|l| {
+                    let l = l.trim_start();
+                    l.starts_with(&format!("[tools.{name}"))
+                        || l.starts_with(&format!("[[tools.{name}"))
+                        || l.starts_with(&format!("[tools.\"{name}\""))
+                })
+                .unwrap_or(0),
+            _ => 0,
+        };
+        let is_key = |l: &str, k: &str| {
+            let l = l.trim_start();
+            l.starts_with(&format!("{k} "))
+                || l.starts_with(&format!("{k}="))
+                || l.starts_with(&format!("{k}."))
+                || l.contains(&format!(".{k} ="))
+                || l.contains(&format!(" {k} ="))
+                || l.contains(&format!("{{{k} ="))
+        };
+        for seg in segs.iter().skip(2).rev() {
+            if let Some(i) = lines[start..].iter().position(|l| is_key(l, seg)) {
+                return Some(start + i + 1);
+            }
+        }
+        line_of(self.source, field).or((start > 0 || !lines.is_empty()).then_some(start + 1))
     }
 
     fn limit(
