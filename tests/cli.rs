@@ -153,3 +153,85 @@ fn scan_of_10000_lines_runs_in_constant_memory() {
         "peak memory grew from {small} KiB (1,000 lines) to {large} KiB (10,000 lines)"
     );
 }
+
+const POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/policy.toml");
+
+#[test]
+fn policy_check_prints_what_a_valid_policy_allows_and_names_errors() {
+    let (code, out, _) = run_with_stdin(&["policy", "check", POLICY], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("valid, 6 tools"), "{out}");
+    assert!(
+        out.contains("path: path, under /srv/data, /tmp/agent (required)"),
+        "{out}"
+    );
+    assert!(out.contains("anything else: denied"), "{out}");
+    let bad = std::env::temp_dir().join(format!("palisade-bad-policy-{}.toml", std::process::id()));
+    std::fs::write(
+        &bad,
+        "[tools.x]\nroles = [\"*\"]\nargs.p = { type = \"path\" }\n",
+    )
+    .unwrap();
+    let (code, _, err) = run_with_stdin(&["policy", "check", bad.to_str().unwrap()], "");
+    std::fs::remove_file(&bad).unwrap();
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(":3: tools.x.args.p.roots: a path argument needs roots"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tool_decides_one_call_with_check_exit_codes() {
+    let tool = |role: &str, call: &str| {
+        run_with_stdin(
+            &[
+                "tool",
+                "--policy",
+                POLICY,
+                "--role",
+                role,
+                "--session",
+                "s",
+                "-",
+            ],
+            call,
+        )
+    };
+    let (code, out, _) = tool(
+        "support-agent",
+        r#"{"name": "search_docs", "arguments": {"query": "refund policy"}}"#,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("rule: tools.search_docs"), "{out}");
+    // Arguments as a JSON string, as model APIs return them.
+    let (code, out, _) = tool(
+        "support-agent",
+        r#"{"name": "refund", "arguments": "{\"order_id\":\"ORD-123456\",\"amount\":250,\"currency\":\"CAD\"}"}"#,
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("approval: apr_"), "{out}");
+    let (code, out, _) = tool(
+        "support-agent",
+        r#"{"name": "read_file", "arguments": {"path": "/srv/data/../../etc/passwd"}}"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("tools.read_file.args.path.roots  argument /path"),
+        "{out}"
+    );
+    // Duplicate keys inside the argument string.
+    let (code, out, _) = tool(
+        "support-agent",
+        r#"{"name": "search_docs", "arguments": "{\"query\": \"a\", \"query\": \"b\"}"}"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("tool.malformed_call"), "{out}");
+    let (code, out, _) = tool(
+        "intern",
+        r#"{"name": "read_file", "arguments": {"path": "/srv/data/a"}}"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    let (code, _, err) = run_with_stdin(&["tool", "-"], "{}");
+    assert_eq!(code, 2, "{err}");
+}

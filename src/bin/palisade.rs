@@ -5,6 +5,11 @@
 //!   configuration error.
 //! - `palisade scan [--config F] [--kind K] [FILE|-]` reads JSONL (`{"text", "id"?, "kind"?}`)
 //!   and writes one JSON verdict per line; exit 2 at the end if any line failed.
+//! - `palisade policy check FILE` validates a tool policy and prints what it allows (exit 0),
+//!   or the error naming file, line, tool and field (exit 2).
+//! - `palisade tool --policy FILE [--role R] CALL.json` decides one tool call
+//!   (`{"name", "arguments"}`; `arguments` may be an object or a JSON string, as model APIs
+//!   return it); exit codes as `check`.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -12,7 +17,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use palisade::{Action, CheckKind, Context, Pipeline, Verdict};
+use palisade::tools::ToolPolicy;
+use palisade::{Action, CheckKind, Config, Context, Guard, Pipeline, ToolCall, Verdict};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -57,6 +63,48 @@ enum Command {
         /// The JSONL file, or `-` (the default) for standard input.
         file: Option<PathBuf>,
     },
+    /// Tool policies.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Decide one tool call ({"name", "arguments"}) against a policy (exit 0 allow, 1 block,
+    /// 3 approval).
+    Tool {
+        /// The tool policy (TOML).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Pipeline configuration (its `tool_policy`, detectors and rules); `--policy`
+        /// overrides its policy.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The caller's role.
+        #[arg(long)]
+        role: Option<String>,
+        /// The caller's agent.
+        #[arg(long)]
+        agent: Option<String>,
+        /// The end user.
+        #[arg(long)]
+        user: Option<String>,
+        /// The session.
+        #[arg(long)]
+        session: Option<String>,
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The call as JSON, or `-` for standard input.
+        call: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file and print what it allows.
+    Check {
+        /// The policy file.
+        file: PathBuf,
+    },
 }
 
 /// Peak resident memory of this process in KiB, where the OS reports it (Linux `VmHWM`).
@@ -97,6 +145,27 @@ fn main() -> ExitCode {
             file,
             stats,
         } => scan(&config, &kind, file, stats),
+        Command::Policy {
+            command: PolicyCommand::Check { file },
+        } => policy_check(&file),
+        Command::Tool {
+            policy,
+            config,
+            role,
+            agent,
+            user,
+            session,
+            json,
+            call,
+        } => {
+            let ctx = Context {
+                user,
+                session,
+                agent,
+                role,
+            };
+            tool(policy, config, ctx, json, &call)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -105,6 +174,106 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn read_arg(arg: &str) -> Result<String, String> {
+    if arg == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("reading standard input: {e}"))?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(arg).map_err(|e| format!("{arg}: cannot read: {e}"))
+    }
+}
+
+fn policy_check(file: &PathBuf) -> Result<u8, String> {
+    let policy = ToolPolicy::from_file(file).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{}: valid, {} tools\n{}",
+        file.display(),
+        policy.tool_names().len(),
+        policy.describe()
+    );
+    Ok(0)
+}
+
+/// Reads a call file: `{"name", "arguments"}`, duplicate keys anywhere make it malformed.
+fn read_call(text: &str) -> Result<ToolCall, String> {
+    let loose: Value =
+        serde_json::from_str(text).map_err(|e| format!("the call is not JSON: {e}"))?;
+    let name = loose
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or("the call needs a string \"name\"")?
+        .to_owned();
+    let strict = ToolCall::from_json(name.clone(), text);
+    if strict.malformed().is_some() {
+        return Ok(strict);
+    }
+    Ok(match strict.arguments.get("arguments") {
+        Some(Value::String(raw)) => ToolCall::from_json(name, raw),
+        Some(v) => ToolCall::new(name, v.clone()),
+        None => ToolCall::new(name, Value::Null),
+    })
+}
+
+fn tool(
+    policy: Option<PathBuf>,
+    config: Option<PathBuf>,
+    ctx: Context,
+    as_json: bool,
+    call: &str,
+) -> Result<u8, String> {
+    let mut cfg = match &config {
+        Some(path) => Config::from_file(path).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    if let Some(p) = policy {
+        let p = std::path::absolute(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        cfg.tool_policy = Some(p);
+    }
+    if cfg.tool_policy.is_none() {
+        return Err("give --policy FILE (or a --config with tool_policy)".into());
+    }
+    let guard = Pipeline::from_config(&cfg).map_err(|e| e.to_string())?;
+    let call = read_call(&read_arg(call)?)?;
+    let v = guard.check_tool_call(&ctx, &call);
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let _ = writeln!(out, "{}", serde_json::to_string(&v).unwrap_or_default());
+    } else {
+        let _ = writeln!(out, "action: {}", v.action());
+        if let Some(s) = v.shadow_action() {
+            let _ = writeln!(out, "shadow action (not enforced): {s}");
+        }
+        let _ = writeln!(out, "rule: {}", v.rule().unwrap_or(""));
+        for f in v.findings() {
+            let _ = writeln!(
+                out,
+                "  {:<24} {:<16} {}{}\n      {}",
+                f.detector,
+                f.action.name(),
+                f.rule.as_deref().unwrap_or(""),
+                f.argument
+                    .as_deref()
+                    .map(|a| format!("  argument {a}"))
+                    .unwrap_or_default(),
+                f.message
+            );
+        }
+        if let Some(a) = v.approval() {
+            let _ = writeln!(
+                out,
+                "approval: {} for {} (digest {})",
+                a.id, a.tool, a.digest
+            );
+        }
+    }
+    Ok(exit_code(v.action()))
 }
 
 fn exit_code(action: Action) -> u8 {

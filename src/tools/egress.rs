@@ -89,6 +89,18 @@ fn refuse_domain(pats: &[HostPat], domain: &str, what: &str) -> String {
     format!("{what} {domain} is not allowed")
 }
 
+fn show_patterns(pats: &[HostPat]) -> String {
+    pats.iter()
+        .map(|p| match p {
+            HostPat::Any => "*".to_owned(),
+            HostPat::Exact(e) => e.clone(),
+            HostPat::Suffix(s) => format!("*{s}"),
+            HostPat::Ip(ip) => ip.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// URL constraints: schemes, hosts, ports, IP literals.
 #[derive(Clone, Debug)]
 pub(crate) struct UrlRule {
@@ -125,6 +137,19 @@ impl UrlRule {
             hosts,
             ports: ports.map(<[u16]>::to_vec),
         })
+    }
+
+    /// What it allows, for `palisade policy check`.
+    pub(crate) fn describe(&self) -> String {
+        let mut s = format!("{} URLs", self.schemes.join("/"));
+        match &self.hosts {
+            Some(h) => s.push_str(&format!(" to {}", show_patterns(h))),
+            None => s.push_str(" to any host name"),
+        }
+        if let Some(p) = &self.ports {
+            s.push_str(&format!(" (ports {p:?})"));
+        }
+        s
     }
 
     /// `Ok(())` when the URL may be fetched, or why not.
@@ -210,6 +235,14 @@ impl EmailRule {
             return Err("domains: IP literals are not mail domains".into());
         }
         Ok(EmailRule { domains })
+    }
+
+    /// What it allows, for `palisade policy check`.
+    pub(crate) fn describe(&self) -> String {
+        match &self.domains {
+            Some(d) => format!("addresses at {}", show_patterns(d)),
+            None => "any address".into(),
+        }
     }
 
     /// `Ok(())` when the address may be written to, or why not.

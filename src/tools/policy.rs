@@ -1426,15 +1426,20 @@ fn describe_arg(a: &Arg) -> String {
             a.max.map_or("∞".into(), |x| x.to_string())
         ));
     }
-    if let Some(m) = a.max_len {
-        parts.push(format!("≤ {m} chars"));
+    if a.min_len.is_some() || a.max_len.is_some() {
+        parts.push(format!(
+            "{}..={} chars",
+            a.min_len.unwrap_or(0),
+            a.max_len.map_or("∞".into(), |m| m.to_string())
+        ));
     }
     if let Some((_, p)) = &a.pattern {
         parts.push(format!("matching {p:?}"));
     }
     match &a.kind {
         Kind::Path(r) => parts.push(format!("under {}", r.shown())),
-        Kind::Url(_) | Kind::Email(_) => parts.push("egress-checked".into()),
+        Kind::Url(u) => parts.push(u.describe()),
+        Kind::Email(e) => parts.push(e.describe()),
         Kind::Array { items: Some(i), .. } => parts.push(format!("of {}", describe_arg(i))),
         _ => {}
     }
