@@ -631,13 +631,14 @@ impl Pipeline {
         &self,
         ctx: &Context,
         call: &ToolCall,
-    ) -> (Vec<Finding>, String, Option<Approval>) {
+    ) -> (Vec<Finding>, Arc<str>, Option<Approval>) {
         let denied = |f: Vec<Finding>| {
             let rule = f
                 .iter()
                 .find(|f| f.action == Action::Block)
-                .and_then(|f| f.rule.clone())
-                .unwrap_or_else(|| "default_deny".into());
+                .and_then(|f| f.rule.as_deref())
+                .unwrap_or("default_deny")
+                .into();
             (f, rule, None)
         };
         if let Some(why) = call.malformed() {
@@ -682,7 +683,7 @@ impl Pipeline {
             ));
         }
         if need.is_none() && !policy.stateful(tool) {
-            return (findings, tool.rule().to_owned(), None);
+            return (findings, Arc::clone(tool.rule()), None);
         }
         let charges = match policy.charges(tool, ctx, &call.arguments) {
             Ok(c) => c,
@@ -730,7 +731,7 @@ impl Pipeline {
                 refuse(&mut findings, r);
                 return denied(findings);
             }
-            return (findings, tool.rule().to_owned(), None);
+            return (findings, Arc::clone(tool.rule()), None);
         };
         let digest = digest.unwrap_or_default();
         if let Err(r) = state.charge(now, &charges, policy.max_tracked, false) {
@@ -754,7 +755,7 @@ impl Pipeline {
             );
             f.rule = Some(rule.clone());
             findings.push(f);
-            return (findings, rule, Some(grant));
+            return (findings, rule.into(), Some(grant));
         }
         let request = state.request(
             &ctx_key,
@@ -785,7 +786,7 @@ impl Pipeline {
         );
         f.rule = Some(rule.clone());
         findings.push(f);
-        (findings, rule, Some(request))
+        (findings, rule.into(), Some(request))
     }
 }
 

@@ -197,6 +197,16 @@ fn as_str<S: serde::Serializer>(v: &std::sync::Arc<str>, s: S) -> Result<S::Ok, 
     s.serialize_str(v)
 }
 
+fn opt_as_str<S: serde::Serializer>(
+    v: &Option<std::sync::Arc<str>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_str(v),
+        None => s.serialize_none(),
+    }
+}
+
 fn as_micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1e6)
 }
@@ -214,7 +224,8 @@ pub struct Verdict {
     #[serde(serialize_with = "as_micros")]
     pub(crate) elapsed: Duration,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) rule: Option<String>,
+    #[serde(serialize_with = "opt_as_str")]
+    pub(crate) rule: Option<std::sync::Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) approval: Option<crate::tools::Approval>,
 }

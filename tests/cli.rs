@@ -154,7 +154,7 @@ fn scan_of_10000_lines_runs_in_constant_memory() {
     );
 }
 
-const POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/policy.toml");
+const POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policy.toml");
 
 #[test]
 fn policy_check_prints_what_a_valid_policy_allows_and_names_errors() {

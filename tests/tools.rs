@@ -9,7 +9,7 @@ use palisade::{Action, CheckKind, Context, Guard, Pipeline, ToolCall, Verdict};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-const POLICY: &str = include_str!("fixtures/policy.toml");
+const POLICY: &str = include_str!("../examples/policy.toml");
 
 fn guard_with_clock() -> (Pipeline, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));

@@ -27,11 +27,11 @@ fn components(path: &str) -> Vec<&str> {
     path.split(['/', '\\']).filter(|c| !c.is_empty()).collect()
 }
 
-fn render(comps: &[String]) -> String {
+fn render<S: AsRef<str>>(comps: &[S]) -> String {
     if comps.is_empty() {
         "/".into()
     } else {
-        comps.iter().map(|c| format!("/{c}")).collect()
+        comps.iter().map(|c| format!("/{}", c.as_ref())).collect()
     }
 }
 
@@ -78,13 +78,17 @@ impl Roots {
         self.shown.join(", ")
     }
 
-    /// `Ok(normalized)` when every reading of `raw` stays under a root, or why not.
-    pub(crate) fn check(&self, raw: &str) -> Result<String, String> {
+    /// `Ok(())` when every reading of `raw` stays under a root, or why not.
+    pub(crate) fn check(&self, raw: &str) -> Result<(), String> {
         if raw.is_empty() {
             return Err("empty path".into());
         }
         if raw.chars().any(char::is_control) {
             return Err("control character in path".into());
+        }
+        if raw.is_ascii() && !raw.contains('%') {
+            // One reading only: NFKC and percent-decoding leave it as it is.
+            return self.check_form(raw, raw);
         }
         let mut forms: Vec<Cow<str>> = vec![Cow::Borrowed(raw)];
         let mut cur = Cow::Borrowed(raw);
@@ -114,39 +118,45 @@ impl Roots {
                 }
             }
         }
-        let mut first = None;
-        for form in &forms {
-            let normalized = self.lexical(form)?;
-            if !self.roots.iter().any(|r| normalized.starts_with(r)) {
-                let how = if **form == *raw {
-                    String::new()
-                } else {
-                    format!(" (read as {form:?})")
-                };
+        forms.iter().try_for_each(|f| self.check_form(f, raw))
+    }
+
+    fn check_form(&self, form: &str, raw: &str) -> Result<(), String> {
+        let normalized = self.lexical(form)?;
+        let under = |roots: &[Vec<String>], path: &[&str]| {
+            roots
+                .iter()
+                .any(|r| r.len() <= path.len() && r.iter().zip(path).all(|(a, b)| a == b))
+        };
+        if !under(&self.roots, &normalized) {
+            let how = if form == raw {
+                String::new()
+            } else {
+                format!(" (read as {form:?})")
+            };
+            return Err(format!(
+                "{} is outside the allowed roots {}{how}",
+                render(&normalized),
+                self.shown()
+            ));
+        }
+        if self.follow_symlinks {
+            let resolved = self.resolve(form);
+            let resolved: Vec<&str> = resolved.iter().map(String::as_str).collect();
+            if !under(&self.resolved_roots, &resolved) {
                 return Err(format!(
-                    "{} is outside the allowed roots {}{how}",
+                    "{} resolves through a symbolic link to {}, outside the allowed roots {}",
                     render(&normalized),
+                    render(&resolved),
                     self.shown()
                 ));
             }
-            if self.follow_symlinks {
-                let resolved = self.resolve(form);
-                if !self.resolved_roots.iter().any(|r| resolved.starts_with(r)) {
-                    return Err(format!(
-                        "{} resolves through a symbolic link to {}, outside the allowed roots {}",
-                        render(&normalized),
-                        render(&resolved),
-                        self.shown()
-                    ));
-                }
-            }
-            first.get_or_insert(normalized);
         }
-        Ok(render(&first.unwrap_or_default()))
+        Ok(())
     }
 
     /// Lexical normalization against the first root (for relative paths).
-    fn lexical(&self, path: &str) -> Result<Vec<String>, String> {
+    fn lexical<'a>(&'a self, path: &'a str) -> Result<Vec<&'a str>, String> {
         let b = path.as_bytes();
         if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
             return Err("drive-letter path".into());
@@ -158,16 +168,18 @@ impl Roots {
             return Err("home-relative path (`~`)".into());
         }
         let absolute = path.starts_with(['/', '\\']);
-        let mut out: Vec<String> = if absolute {
-            Vec::new()
-        } else {
-            self.roots[0].clone()
-        };
-        let comps = components(path);
-        if comps.len() > 256 {
-            return Err("more than 256 path components".into());
+        let mut out: Vec<&str> = Vec::with_capacity(16);
+        if !absolute {
+            out.extend(self.roots[0].iter().map(String::as_str));
         }
-        for c in comps {
+        for (i, c) in path
+            .split(['/', '\\'])
+            .filter(|c| !c.is_empty())
+            .enumerate()
+        {
+            if i >= 256 {
+                return Err("more than 256 path components".into());
+            }
             match c {
                 "." => {}
                 ".." => {
@@ -178,7 +190,7 @@ impl Roots {
                 c if c.trim_end_matches(['.', ' ']).is_empty() => {
                     return Err(format!("component {c:?} of only dots and spaces"));
                 }
-                c => out.push(c.to_owned()),
+                c => out.push(c),
             }
         }
         Ok(out)
@@ -247,20 +259,16 @@ mod tests {
     #[test]
     fn paths_inside_the_roots_pass() {
         let r = roots();
-        assert_eq!(
-            r.check("/srv/data/reports/q3.csv").unwrap(),
-            "/srv/data/reports/q3.csv"
-        );
-        assert_eq!(
-            r.check("reports/./q3.csv").unwrap(),
-            "/srv/data/reports/q3.csv"
-        );
-        assert_eq!(r.check("/srv/data/a/../b").unwrap(), "/srv/data/b");
-        assert_eq!(r.check("/tmp/agent").unwrap(), "/tmp/agent");
-        assert_eq!(
-            r.check("/srv/data/100%25.txt").unwrap(),
-            "/srv/data/100%25.txt"
-        );
+        let norm = |p: &str| {
+            r.check(p).unwrap();
+            render(&r.lexical(p).unwrap())
+        };
+        assert_eq!(norm("/srv/data/reports/q3.csv"), "/srv/data/reports/q3.csv");
+        assert_eq!(norm("reports/./q3.csv"), "/srv/data/reports/q3.csv");
+        assert_eq!(norm("/srv/data/a/../b"), "/srv/data/b");
+        assert_eq!(norm("/tmp/agent"), "/tmp/agent");
+        assert_eq!(norm("/srv/data/100%25.txt"), "/srv/data/100%25.txt");
+        assert_eq!(norm("/srv/data/caf\u{e9}.txt"), "/srv/data/caf\u{e9}.txt");
     }
 
     #[test]

@@ -320,7 +320,7 @@ struct ApprovalRule {
 #[derive(Debug)]
 pub(crate) struct Tool {
     name: String,
-    rule: String,
+    rule: std::sync::Arc<str>,
     description: Option<String>,
     who: Who,
     args: Obj,
@@ -354,7 +354,7 @@ pub(crate) struct Tool {
 #[derive(Debug)]
 pub struct ToolPolicy {
     file: String,
-    tools: HashMap<String, Tool>,
+    tools: HashMap<String, Tool, Fnv>,
     /// (skeleton of the lowercased name, name) for look-alike hints.
     lookalikes: Vec<(String, String)>,
     global: Vec<Limit>,
@@ -362,6 +362,31 @@ pub struct ToolPolicy {
     pub(crate) request_ttl_ms: u64,
     pub(crate) max_tracked: usize,
     scans: Vec<String>,
+}
+
+/// FNV-1a for tool-name lookups: the keys are the policy's own names, so there is nothing for
+/// an attacker to flood, and it is several times cheaper than SipHash on short names.
+#[derive(Clone, Copy, Debug, Default)]
+struct Fnv;
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Detector families an argument may be scanned with.
@@ -711,6 +736,65 @@ fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A JSON Pointer (RFC 6901) built on the stack while arguments are walked, rendered only
+/// when a finding or a scan needs it.
+#[derive(Clone, Copy)]
+struct Ptr<'a> {
+    parent: Option<&'a Ptr<'a>>,
+    seg: Seg<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Root,
+    Key(&'a str),
+    Index(usize),
+}
+
+impl<'a> Ptr<'a> {
+    const ROOT: Ptr<'static> = Ptr {
+        parent: None,
+        seg: Seg::Root,
+    };
+
+    fn key(&'a self, k: &'a str) -> Ptr<'a> {
+        Ptr {
+            parent: Some(self),
+            seg: Seg::Key(k),
+        }
+    }
+
+    fn index(&'a self, i: usize) -> Ptr<'a> {
+        Ptr {
+            parent: Some(self),
+            seg: Seg::Index(i),
+        }
+    }
+}
+
+impl std::fmt::Display for Ptr<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(p) = self.parent {
+            p.fmt(f)?;
+        }
+        match self.seg {
+            Seg::Root => Ok(()),
+            Seg::Index(i) => write!(f, "/{i}"),
+            Seg::Key(k) => {
+                f.write_str("/")?;
+                for c in k.chars() {
+                    match c {
+                        '~' => f.write_str("~0")?,
+                        '/' => f.write_str("~1")?,
+                        c => std::fmt::Write::write_char(f, c)?,
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Appends a JSON Pointer (RFC 6901) segment.
 fn pointer(base: &str, seg: &str) -> String {
     let mut s = String::with_capacity(base.len() + seg.len() + 1);
@@ -754,7 +838,70 @@ impl Obj {
     fn check<'a>(
         &'a self,
         map: &'a serde_json::Map<String, Value>,
-        at: &str,
+        at: &Ptr<'_>,
+        out: &mut Vec<Finding>,
+        scans: &mut Vec<ScanJob<'a>>,
+    ) {
+        if !*SORTED_MAPS {
+            return self.check_unsorted(map, at, out, scans);
+        }
+        // Both the map and the fields are sorted by bytes: one merge pass.
+        let mut fields = self.fields.iter().peekable();
+        for (key, value) in map {
+            if out.len() >= MAX_FINDINGS {
+                return;
+            }
+            while let Some(f) = fields.next_if(|f| f.name.as_str() < key.as_str()) {
+                self.missing(f, at, out);
+            }
+            match fields.next_if(|f| f.name == *key) {
+                Some(f) if value.is_null() => self.missing(f, at, out),
+                Some(f) => f.arg.check(value, &at.key(key), out, scans),
+                None => self.unknown(key, at, out),
+            }
+        }
+        for f in fields {
+            self.missing(f, at, out);
+        }
+    }
+
+    fn missing(&self, f: &Field, at: &Ptr<'_>, out: &mut Vec<Finding>) {
+        if f.required && out.len() < MAX_FINDINGS {
+            out.push(tool_finding(
+                "tool.missing_argument",
+                &f.arg.rule,
+                Some(at.key(&f.name).to_string()),
+                format!("required argument {:?} is missing", f.name),
+            ));
+        }
+    }
+
+    fn unknown(&self, key: &str, at: &Ptr<'_>, out: &mut Vec<Finding>) {
+        if self.unknown == Unknown::Allow {
+            return;
+        }
+        let lower = key.to_lowercase();
+        let sk = skeleton(key);
+        let hint = self
+            .fields
+            .iter()
+            .find(|f| f.name.to_lowercase() == lower || skeleton(&f.name) == sk)
+            .map(|f| format!(" (a look-alike of the declared argument {:?})", f.name))
+            .unwrap_or_default();
+        out.push(tool_finding(
+            "tool.unknown_argument",
+            &self.rule,
+            Some(at.key(key).to_string()),
+            format!("argument {key:?} is not declared{hint}; undeclared arguments are denied"),
+        ));
+    }
+
+    /// The same checks when the JSON map keeps insertion order (serde_json's
+    /// `preserve_order` feature, enabled by another crate in the build).
+    fn check_unsorted<'a>(
+        &'a self,
+        map: &'a serde_json::Map<String, Value>,
+        at: &Ptr<'_>,
         out: &mut Vec<Finding>,
         scans: &mut Vec<ScanJob<'a>>,
     ) {
@@ -762,57 +909,38 @@ impl Obj {
             if out.len() >= MAX_FINDINGS {
                 return;
             }
-            let here = pointer(at, key);
             match self.fields.binary_search_by(|f| f.name.as_str().cmp(key)) {
-                Ok(i) => {
-                    if value.is_null() && !self.fields[i].required {
-                        continue; // an explicit null is an absent optional argument
-                    }
-                    self.fields[i].arg.check(value, &here, out, scans);
-                }
-                Err(_) if self.unknown == Unknown::Allow => {}
-                Err(_) => {
-                    let lower = key.to_lowercase();
-                    let sk = skeleton(key);
-                    let hint = self
-                        .fields
-                        .iter()
-                        .find(|f| f.name.to_lowercase() == lower || skeleton(&f.name) == sk)
-                        .map(|f| format!(" (a look-alike of the declared argument {:?})", f.name))
-                        .unwrap_or_default();
-                    out.push(tool_finding(
-                        "tool.unknown_argument",
-                        &self.rule,
-                        Some(here),
-                        format!("argument {key:?} is not declared{hint}; undeclared arguments are denied"),
-                    ));
-                }
+                Ok(i) if value.is_null() => self.missing(&self.fields[i], at, out),
+                Ok(i) => self.fields[i].arg.check(value, &at.key(key), out, scans),
+                Err(_) => self.unknown(key, at, out),
             }
         }
         for f in &self.fields {
-            let absent = map.get(&f.name).is_none_or(Value::is_null);
-            if f.required && absent && out.len() < MAX_FINDINGS {
-                out.push(tool_finding(
-                    "tool.missing_argument",
-                    &f.arg.rule,
-                    Some(pointer(at, &f.name)),
-                    format!("required argument {:?} is missing", f.name),
-                ));
+            if !map.contains_key(&f.name) {
+                self.missing(f, at, out);
             }
         }
     }
 }
 
+/// Whether `serde_json::Map` iterates in key order (it does unless `preserve_order` is on).
+static SORTED_MAPS: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+    let mut m = serde_json::Map::new();
+    m.insert("b".into(), Value::Null);
+    m.insert("a".into(), Value::Null);
+    m.keys().next().is_some_and(|k| k == "a")
+});
+
 impl Arg {
     fn check<'a>(
         &'a self,
         v: &'a Value,
-        at: &str,
+        at: &Ptr<'_>,
         out: &mut Vec<Finding>,
         scans: &mut Vec<ScanJob<'a>>,
     ) {
         let bad = |out: &mut Vec<Finding>, id: &'static str, rule: String, msg: String| {
-            out.push(tool_finding(id, &rule, Some(at.to_owned()), msg));
+            out.push(tool_finding(id, &rule, Some(at.to_string()), msg));
         };
         if let Some(expected) = type_error(self.ty, v) {
             bad(
@@ -952,7 +1080,7 @@ impl Arg {
                         if out.len() >= MAX_FINDINGS {
                             break;
                         }
-                        item.check(x, &pointer(at, &i.to_string()), out, scans);
+                        item.check(x, &at.index(i), out, scans);
                     }
                 }
             }
@@ -960,7 +1088,7 @@ impl Arg {
             _ => {}
         }
         if !self.scan.is_empty() {
-            collect_strings(v, at, &mut |pointer, value| {
+            collect_strings(v, &at.to_string(), &mut |pointer, value| {
                 scans.push(ScanJob {
                     pointer,
                     value,
@@ -1024,7 +1152,7 @@ impl ToolPolicy {
         if max_tracked == 0 {
             return Err(l.err("defaults.max_tracked", "must be at least 1"));
         }
-        let mut tools = HashMap::new();
+        let mut tools = HashMap::with_hasher(Fnv);
         let mut lookalikes = Vec::new();
         let mut lowered: HashMap<String, String> = HashMap::new();
         for (name, spec) in &parsed.tools {
@@ -1143,7 +1271,7 @@ impl ToolPolicy {
                 name.clone(),
                 Tool {
                     name: name.clone(),
-                    rule,
+                    rule: rule.into(),
                     description: spec.description.clone(),
                     who,
                     args,
@@ -1297,7 +1425,7 @@ impl ToolPolicy {
         };
         let mut out = Vec::new();
         let mut scans = Vec::new();
-        tool.args.check(map, "", &mut out, &mut scans);
+        tool.args.check(map, &Ptr::ROOT, &mut out, &mut scans);
         if !out.is_empty() {
             return Static::Denied(out);
         }
@@ -1382,7 +1510,7 @@ impl ToolPolicy {
 
 impl Tool {
     /// The rule id that allows it (`tools.<name>`).
-    pub(crate) fn rule(&self) -> &str {
+    pub(crate) fn rule(&self) -> &std::sync::Arc<str> {
         &self.rule
     }
 
