@@ -688,7 +688,7 @@ impl Pipeline {
         let charges = match policy.charges(tool, ctx, &call.arguments) {
             Ok(c) => c,
             Err(f) => {
-                findings.push(f);
+                findings.push(*f);
                 return denied(findings);
             }
         };

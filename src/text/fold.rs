@@ -637,7 +637,7 @@ pub(crate) fn fold(canon: &str) -> (String, SpanMap) {
     (f.out, f.map.finish(len, canon.len()))
 }
 
-/// Folds a phrase or needle the way [`fold`] folds text (after canonicalizing it).
+/// Folds a phrase or needle the way the folded view folds text (after canonicalizing it).
 pub fn fold_str(s: &str) -> String {
     let (canon, _, _) = super::canon::canonicalize(s);
     fold(&canon).0

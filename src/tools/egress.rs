@@ -178,7 +178,7 @@ impl UrlRule {
         ports: Option<&[u16]>,
     ) -> Result<UrlRule, String> {
         let schemes: Vec<String> = match schemes {
-            Some(s) if s.is_empty() => return Err("schemes: the list is empty".into()),
+            Some([]) => return Err("schemes: the list is empty".into()),
             Some(s) => s.iter().map(|x| x.to_ascii_lowercase()).collect(),
             None => vec!["https".into()],
         };
@@ -262,7 +262,7 @@ impl UrlRule {
                 let listed = self
                     .hosts
                     .as_deref()
-                    .is_some_and(|h| h.iter().any(|p| *p == HostPat::Ip(ip)));
+                    .is_some_and(|h| h.contains(&HostPat::Ip(ip)));
                 if !listed {
                     return Err(format!(
                         "IP literal host {ip} (write {raw:?} with a listed host name)"

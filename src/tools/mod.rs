@@ -1,8 +1,8 @@
 //! Tool calls: what the model asks to run, and the policy that decides whether it may.
 //!
 //! A [`ToolPolicy`] (TOML) names every tool that may run, who may call it, and a constraint
-//! for each argument; anything it does not name is denied. [`Pipeline::check_tool_call`]
-//! (crate::Guard::check_tool_call) applies it, asks for human approval where the policy says
+//! for each argument; anything it does not name is denied.
+//! [`check_tool_call`](crate::Guard::check_tool_call) applies it, asks for human approval where the policy says
 //! so (bound to the exact arguments, single use, expiring), and enforces rate limits and
 //! budgets per session, user or agent. Every verdict names the rule that decided it
 //! ([`Verdict::rule`](crate::Verdict::rule)), and each denial finding names the failed

@@ -965,7 +965,7 @@ impl Arg {
         if let Value::Number(n) = v {
             let x = n.as_f64().unwrap_or(f64::NAN);
             if let Some(min) = self.min
-                && !(x >= min)
+                && x.partial_cmp(&min).is_none_or(|o| o.is_lt())
             {
                 bad(
                     out,
@@ -975,7 +975,7 @@ impl Arg {
                 );
             }
             if let Some(max) = self.max
-                && !(x <= max)
+                && x.partial_cmp(&max).is_none_or(|o| o.is_gt())
             {
                 bad(
                     out,
@@ -1337,7 +1337,7 @@ impl ToolPolicy {
         let mut s = String::new();
         for name in self.tool_names() {
             let t = &self.tools[name];
-            s.push_str(&format!("{name}"));
+            s.push_str(name);
             if let Some(d) = &t.description {
                 s.push_str(&format!(" — {d}"));
             }
@@ -1452,7 +1452,7 @@ impl ToolPolicy {
         tool: &'a Tool,
         ctx: &Context,
         args: &Value,
-    ) -> Result<Vec<(&'a Limit, String, f64)>, Finding> {
+    ) -> Result<Vec<(&'a Limit, String, f64)>, Box<Finding>> {
         let mut out = Vec::with_capacity(tool.limits.len() + self.global.len());
         for l in tool.limits.iter() {
             let amount = match &l.amount {
@@ -1465,7 +1465,7 @@ impl ToolPolicy {
                     match v.as_f64() {
                         Some(x) => x.max(0.0),
                         None => {
-                            return Err(tool_finding(
+                            return Err(Box::new(tool_finding(
                                 "tool.budget_exceeded",
                                 &l.rule,
                                 Some(format!("/{}", path.join("/"))),
@@ -1473,7 +1473,7 @@ impl ToolPolicy {
                                     "budget argument `{}` is missing or not a number",
                                     path.join(".")
                                 ),
-                            ));
+                            )));
                         }
                     }
                 }
