@@ -376,6 +376,31 @@ fn approval_binds_to_the_exact_arguments() {
 }
 
 #[test]
+fn approval_is_single_use_across_threads() {
+    let (g, _clock) = guard_with_clock();
+    let g = Arc::new(g);
+    let args = json!({"order_id": "ORD-222222", "amount": 300, "currency": "CAD"});
+    let v = g.check_tool_call(&support(), &call("refund", args.clone()));
+    g.approve(&v.approval().unwrap().id, "alice").unwrap();
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let g = g.clone();
+            let args = args.clone();
+            std::thread::spawn(move || {
+                g.check_tool_call(&support(), &call("refund", args))
+                    .is_allowed()
+            })
+        })
+        .collect();
+    let allowed = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|a| *a)
+        .count();
+    assert_eq!(allowed, 1, "one grant, one call");
+}
+
+#[test]
 fn approval_does_not_carry_to_another_session_and_expires() {
     let (g, clock) = guard_with_clock();
     let args = json!({"order_id": "ORD-654321", "amount": 500, "currency": "CAD"});

@@ -433,6 +433,16 @@ mod tests {
     }
 
     #[test]
+    fn unicode_allowlist_entries_match_their_punycode() {
+        let r = UrlRule::new(None, Some(&s(&["m\u{fc}nchen.de"])), None).unwrap();
+        assert!(r.check("https://m\u{fc}nchen.de/").is_ok());
+        assert!(r.check("https://xn--mnchen-3ya.de/").is_ok());
+        assert!(r.check("https://MÜNCHEN.de/").is_ok());
+        assert!(r.check("https://munchen.de/").is_err());
+        assert!(r.check("https://allowed%2Eevil.com/").is_err());
+    }
+
+    #[test]
     fn listed_ip_and_port_pass() {
         let r = UrlRule::new(
             Some(&s(&["http", "https"])),
