@@ -7,9 +7,9 @@
 //! max_input_bytes = 4194304   # larger texts are blocked without being scanned
 //!
 //! [checks]                    # which detectors run on which kind of text
-//! input = ["length", "unicode", "injection", "banned", "secret"]
-//! tool_result = ["length", "unicode", "injection", "banned", "secret"]
-//! output = ["length", "unicode", "banned", "secret"]
+//! input = ["length", "unicode", "injection", "banned", "secret", "pii"]
+//! tool_result = ["length", "unicode", "injection", "banned", "secret", "pii"]
+//! output = ["length", "unicode", "banned", "secret", "pii"]
 //!
 //! [normalize]
 //! max_decode_depth = 3
@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use crate::detect::banned::BannedConfig;
 use crate::detect::injection::InjectionConfig;
 use crate::detect::length::LengthConfig;
+use crate::detect::pii::PiiConfig;
 use crate::detect::secrets::SecretsConfig;
 use crate::error::Error;
 use crate::text::NormalizeConfig;
@@ -118,9 +119,9 @@ impl Default for Checks {
     fn default() -> Self {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
         Checks {
-            input: v(&["length", "unicode", "injection", "banned", "secret"]),
-            output: v(&["length", "unicode", "banned", "secret"]),
-            tool_result: v(&["length", "unicode", "injection", "banned", "secret"]),
+            input: v(&["length", "unicode", "injection", "banned", "secret", "pii"]),
+            output: v(&["length", "unicode", "banned", "secret", "pii"]),
+            tool_result: v(&["length", "unicode", "injection", "banned", "secret", "pii"]),
         }
     }
 }
@@ -148,6 +149,8 @@ pub struct Config {
     pub banned: BannedConfig,
     /// `secret` rules, allowlists and redaction.
     pub secrets: SecretsConfig,
+    /// `pii` recognizers, lists, operators and the pseudonym vault.
+    pub pii: PiiConfig,
     /// Per-id and per-family policy (`"injection"`, `"unicode.bidi"`, ...).
     pub rules: BTreeMap<String, Rule>,
     /// The tool policy file (TOML, see [`ToolPolicy`](crate::tools::ToolPolicy)); a relative
@@ -170,6 +173,7 @@ impl Default for Config {
             injection: InjectionConfig::default(),
             banned: BannedConfig::default(),
             secrets: SecretsConfig::default(),
+            pii: PiiConfig::default(),
             rules: BTreeMap::new(),
             tool_policy: None,
             base_dir: None,
@@ -178,7 +182,7 @@ impl Default for Config {
 }
 
 /// The detector ids a configuration can name in `[checks]`.
-pub const KNOWN_DETECTORS: &[&str] = &["length", "unicode", "injection", "banned", "secret"];
+pub const KNOWN_DETECTORS: &[&str] = &["length", "unicode", "injection", "banned", "secret", "pii"];
 
 impl Config {
     /// Parses a TOML string; `file` names it in errors.

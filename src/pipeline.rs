@@ -11,6 +11,7 @@ use crate::context::Context;
 use crate::detect::banned::Banned;
 use crate::detect::injection::Heuristics;
 use crate::detect::length::Length;
+use crate::detect::pii::{Pii, Vault};
 use crate::detect::secrets::Secrets;
 use crate::detect::unicode::Unicode;
 use crate::detect::{Detector, Input};
@@ -64,6 +65,7 @@ pub struct Pipeline {
     tools: Option<Arc<ToolPolicy>>,
     tool_state: Mutex<State>,
     clock: Arc<dyn Clock>,
+    vault: Option<(Arc<Vault>, bool)>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -110,6 +112,7 @@ pub struct PipelineBuilder {
     max_input_bytes: Option<usize>,
     tools: Option<ToolPolicy>,
     clock: Option<Arc<dyn Clock>>,
+    vault: Option<(Arc<Vault>, bool)>,
 }
 
 impl PipelineBuilder {
@@ -117,6 +120,13 @@ impl PipelineBuilder {
     /// Detectors the policy scans arguments with must be added for [`CheckKind::ToolCall`].
     pub fn tool_policy(mut self, policy: ToolPolicy) -> Self {
         self.tools = Some(policy);
+        self
+    }
+
+    /// The pseudonym vault [`Pipeline::restore`] reads (a [`Pii`] detector's
+    /// [`Pii::vault`]); with `restore_output`, `check_output` puts values back into the text.
+    pub fn vault(mut self, vault: Arc<Vault>, restore_output: bool) -> Self {
+        self.vault = Some((vault, restore_output));
         self
     }
 
@@ -226,6 +236,7 @@ impl PipelineBuilder {
             tools: None,
             tool_state: Mutex::new(State::default()),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
+            vault: self.vault,
         };
         for (d, kinds) in self.detectors {
             if !p.rule_for(d.id()).enabled {
@@ -347,6 +358,12 @@ impl Pipeline {
         if !k.is_empty() {
             b = b.detector(Secrets::new(&config.secrets)?, &k);
         }
+        let k = kinds_of("pii");
+        if !k.is_empty() {
+            let pii = Pii::new(&config.pii)?;
+            b = b.vault(Arc::clone(pii.vault()), pii.restores_output());
+            b = b.detector(pii, &k);
+        }
         b.build()
     }
 
@@ -454,7 +471,55 @@ impl Pipeline {
             });
             t0 = t1;
         }
-        self.decide(kind, text, findings, timings, start)
+        let mut v = self.decide(kind, text, findings, timings, start);
+        if kind == CheckKind::Output
+            && let (Some((vault, true)), Some(session)) = (&self.vault, &ctx.session)
+            && !v.is_blocked()
+        {
+            let restored = vault.restore(session, &v.text);
+            if restored != v.text {
+                v.text = restored;
+                v.changed = true;
+            }
+        }
+        v
+    }
+
+    /// `text` with the placeholders this session's pseudonyms put there replaced by the real
+    /// values (for the user, or for a tool that must act on them). Text without a vault or
+    /// session comes back unchanged.
+    ///
+    /// ```
+    /// use palisade::{Context, Guard, Pipeline};
+    /// let guard = Pipeline::recommended();
+    /// let ctx = Context::new().session("s-1");
+    /// let v = guard.check_input(&ctx, "Mail ana@example.com about card 4111 1111 1111 1111");
+    /// assert_eq!(v.text(), "Mail <EMAIL_1> about card <CREDIT_CARD_1>");
+    /// assert_eq!(guard.restore(&ctx, "Sent to <EMAIL_1>."), "Sent to ana@example.com.");
+    /// ```
+    pub fn restore(&self, ctx: &Context, text: &str) -> String {
+        match (&self.vault, &ctx.session) {
+            (Some((vault, _)), Some(session)) => vault.restore(session, text),
+            _ => text.to_owned(),
+        }
+    }
+
+    /// Restores placeholders in every string of a tool call's arguments, at the tool boundary:
+    /// the model only saw placeholders, the tool gets the values.
+    pub fn restore_arguments(&self, ctx: &Context, call: &mut ToolCall) {
+        fn walk(v: &mut serde_json::Value, f: &dyn Fn(&str) -> String) {
+            match v {
+                serde_json::Value::String(s) => {
+                    if s.contains('<') {
+                        *s = f(s);
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, f)),
+                serde_json::Value::Object(m) => m.values_mut().for_each(|x| walk(x, f)),
+                _ => {}
+            }
+        }
+        walk(&mut call.arguments, &|s| self.restore(ctx, s));
     }
 
     fn decide(

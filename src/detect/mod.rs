@@ -37,6 +37,7 @@ pub mod injection;
 pub mod length;
 pub(crate) mod literals;
 pub(crate) mod matcher;
+pub mod pii;
 pub mod secrets;
 pub mod unicode;
 

@@ -390,7 +390,7 @@ impl std::hash::Hasher for FnvHasher {
 }
 
 /// Detector families an argument may be scanned with.
-pub const SCANNABLE: &[&str] = &["secret", "injection", "banned"];
+pub const SCANNABLE: &[&str] = &["secret", "pii", "injection", "banned"];
 
 fn skeleton(name: &str) -> String {
     let cleaned: String = name

@@ -1,0 +1,857 @@
+//! The structured PII recognizers: one pass over the bytes of a view, dispatching on the
+//! characters that can start an identifier (digits, `+`, `@`, `:`, capitals at a word start),
+//! then shape checks, check digits and context words.
+
+use std::ops::Range;
+
+use super::checksum;
+use super::entity::Entity;
+
+/// A recognized value: its entity, byte range in the view, and score.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Candidate {
+    pub(crate) entity: Entity,
+    pub(crate) range: Range<usize>,
+    pub(crate) score: f32,
+}
+
+fn is_alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+fn word_start(b: &[u8], i: usize) -> bool {
+    i == 0 || !(is_alnum(b[i - 1]) || b[i - 1] == b'_')
+}
+
+fn word_end(b: &[u8], j: usize) -> bool {
+    j >= b.len() || !(is_alnum(b[j]) || b[j] == b'_')
+}
+
+/// Whether one of `words` occurs as a word start in the `window` bytes before `at` (case
+/// insensitive; the words are lowercase ASCII).
+pub(crate) fn context_before(s: &str, at: usize, window: usize, words: &[&str]) -> bool {
+    if words.is_empty() {
+        return false;
+    }
+    let mut from = at.saturating_sub(window);
+    while !s.is_char_boundary(from) {
+        from += 1;
+    }
+    let hay = s[from..at].to_ascii_lowercase();
+    let hb = hay.as_bytes();
+    words.iter().any(|w| {
+        hay.match_indices(w).any(|(k, _)| {
+            (k == 0 || !hb[k - 1].is_ascii_alphabetic())
+                && hb.get(k + w.len()).is_none_or(|c| !c.is_ascii_lowercase())
+        })
+    })
+}
+
+/// The scanner's settings.
+pub(crate) struct Scan<'a> {
+    pub(crate) window: usize,
+    pub(crate) enabled: &'a [bool; Entity::COUNT],
+}
+
+impl Scan<'_> {
+    fn on(&self, e: Entity) -> bool {
+        self.enabled[e as usize]
+    }
+
+    fn ctx(&self, s: &str, at: usize, e: Entity) -> bool {
+        context_before(s, at, self.window, e.context_words())
+    }
+
+    /// Every candidate in `s`, in order of start.
+    pub(crate) fn run(&self, s: &str, out: &mut Vec<Candidate>) {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            let next = match c {
+                b'0'..=b'9' | b'+' | b'(' if word_start(b, i) => self.at_number(s, i, out),
+                b'@' => {
+                    self.email(s, i, out);
+                    i + 1
+                }
+                b':' => self.at_colon(s, i, out),
+                b'A'..=b'Z' | b'a'..=b'z' if word_start(b, i) => self.at_word(s, i, out),
+                _ => i + 1,
+            };
+            i = next.max(i + 1);
+        }
+        self.keyword_driven(s, out);
+        out.sort_by_key(|c| (c.range.start, std::cmp::Reverse(c.range.end)));
+    }
+
+    fn push(&self, out: &mut Vec<Candidate>, entity: Entity, range: Range<usize>, score: f32) {
+        if self.on(entity) && score > 0.0 {
+            out.push(Candidate {
+                entity,
+                range,
+                score: score.min(1.0),
+            });
+        }
+    }
+
+    /// A word starting with a letter: IBAN, UK NINO, bech32 and Ethereum-free crypto, MAC/IPv6
+    /// starting with a hex letter.
+    fn at_word(&self, s: &str, i: usize, out: &mut Vec<Candidate>) -> usize {
+        let b = s.as_bytes();
+        let mut j = i;
+        while j < b.len() && is_alnum(b[j]) {
+            j += 1;
+        }
+        let word = &b[i..j];
+        if word.len() >= 2 && word[0].is_ascii_uppercase() && word[1].is_ascii_uppercase() {
+            if let Some(end) = self.iban(s, i, out) {
+                return end;
+            }
+            if let Some(end) = self.nino(s, i, out) {
+                return end;
+            }
+        }
+        if (word.starts_with(b"bc1") || word.starts_with(b"tb1"))
+            && word.len() >= 14
+            && checksum::bech32(word)
+        {
+            let score = if self.ctx(s, i, Entity::CryptoWallet) {
+                1.0
+            } else {
+                0.9
+            };
+            self.push(out, Entity::CryptoWallet, i..j, score);
+            return j;
+        }
+        if word.len() >= 2 && word[..2].iter().all(u8::is_ascii_hexdigit) {
+            if let Some(end) = self.mac(s, i, out) {
+                return end;
+            }
+        }
+        j
+    }
+
+    fn iban(&self, s: &str, i: usize, out: &mut Vec<Candidate>) -> Option<usize> {
+        let b = s.as_bytes();
+        if i + 4 > b.len() || !b[i + 2].is_ascii_digit() || !b[i + 3].is_ascii_digit() {
+            return None;
+        }
+        let want = checksum::iban_length(&b[i..i + 2])?;
+        let mut compact = Vec::with_capacity(want);
+        let mut j = i;
+        while j < b.len() && compact.len() < want {
+            let c = b[j];
+            if c.is_ascii_digit() || c.is_ascii_uppercase() {
+                compact.push(c);
+                j += 1;
+            } else if c == b' ' && j + 1 < b.len() && is_alnum(b[j + 1]) && compact.len() % 4 == 0 {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        if compact.len() != want || !word_end(b, j) || !checksum::iban_mod97(&compact) {
+            return None;
+        }
+        self.push(out, Entity::Iban, i..j, 0.95);
+        Some(j)
+    }
+
+    fn nino(&self, s: &str, i: usize, out: &mut Vec<Candidate>) -> Option<usize> {
+        let b = s.as_bytes();
+        let mut chars = Vec::with_capacity(9);
+        let mut j = i;
+        while j < b.len() && chars.len() < 9 {
+            let c = b[j];
+            if is_alnum(c) {
+                chars.push(c);
+                j += 1;
+            } else if c == b' ' && matches!(chars.len(), 2 | 4 | 6 | 8) {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let ok = chars.len() == 9
+            && word_end(b, j)
+            && b"ABCEGHJKLMNOPRSTWXYZ".contains(&chars[0])
+            && b"ABCEGHJKLMNPRSTWXYZ".contains(&chars[1])
+            && !matches!(
+                &chars[..2],
+                b"BG" | b"GB" | b"NK" | b"KN" | b"TN" | b"NT" | b"ZZ"
+            )
+            && chars[2..8].iter().all(u8::is_ascii_digit)
+            && (b'A'..=b'D').contains(&chars[8]);
+        if !ok {
+            return None;
+        }
+        let score = if self.ctx(s, i, Entity::UkNino) {
+            0.95
+        } else {
+            0.7
+        };
+        self.push(out, Entity::UkNino, i..j, score);
+        Some(j)
+    }
+
+    fn mac(&self, s: &str, i: usize, out: &mut Vec<Candidate>) -> Option<usize> {
+        let b = s.as_bytes();
+        let end = i + 17;
+        if end > b.len() {
+            return None;
+        }
+        let sep = b[i + 2];
+        if sep != b':' && sep != b'-' {
+            return None;
+        }
+        for k in 0..6 {
+            let p = i + k * 3;
+            if !b[p].is_ascii_hexdigit() || !b[p + 1].is_ascii_hexdigit() {
+                return None;
+            }
+            if k < 5 && b[p + 2] != sep {
+                return None;
+            }
+        }
+        if !word_end(b, end) || b.get(end) == Some(&sep) {
+            return None;
+        }
+        self.push(out, Entity::MacAddress, i..end, 0.8);
+        Some(end)
+    }
+
+    /// `:`: URL credentials (`scheme://user:pass@host`) and IPv6 addresses.
+    fn at_colon(&self, s: &str, i: usize, out: &mut Vec<Candidate>) -> usize {
+        let b = s.as_bytes();
+        if b[i + 1..].starts_with(b"//") {
+            return self.url_credentials(s, i, out).unwrap_or(i + 3);
+        }
+        // IPv6: hex and colons around, at least two colons.
+        let near_hex = |k: usize| {
+            b.get(k)
+                .is_some_and(|c| c.is_ascii_hexdigit() || *c == b':')
+        };
+        if !(i > 0 && near_hex(i - 1) || near_hex(i + 1)) {
+            return i + 1;
+        }
+        let mut a = i;
+        while a > 0 && (b[a - 1].is_ascii_hexdigit() || b[a - 1] == b':') && i - a < 40 {
+            a -= 1;
+        }
+        let mut z = i;
+        while z < b.len()
+            && (b[z].is_ascii_hexdigit() || b[z] == b':' || b[z] == b'.')
+            && z - a < 46
+        {
+            z += 1;
+        }
+        while z > i && b[z - 1] == b'.' {
+            z -= 1;
+        }
+        if a > 0 && (is_alnum(b[a - 1]) || b[a - 1] == b'_') || !word_end(b, z) {
+            return z.max(i + 1);
+        }
+        let cand = &s[a..z];
+        if cand.matches(':').count() >= 2
+            && cand.parse::<std::net::Ipv6Addr>().is_ok()
+            && out.last().is_none_or(|c| c.range.end <= a)
+        {
+            // Not a time or a MAC address (caught before): an address with letters or `::`.
+            let score = if self.ctx(s, a, Entity::IpAddress) {
+                0.95
+            } else {
+                0.8
+            };
+            self.push(out, Entity::IpAddress, a..z, score);
+        }
+        z.max(i + 1)
+    }
+
+    fn url_credentials(&self, s: &str, i: usize, out: &mut Vec<Candidate>) -> Option<usize> {
+        let b = s.as_bytes();
+        let start = i + 3;
+        let mut j = start;
+        let mut at = None;
+        let mut colon = None;
+        while j < b.len()
+            && !matches!(
+                b[j],
+                b'/' | b'?' | b'#' | b' ' | b'\n' | b'\t' | b'"' | b'\'' | b'<' | b'>'
+            )
+        {
+            match b[j] {
+                b'@' => at = Some(j),
+                b':' if at.is_none() && colon.is_none() => colon = Some(j),
+                _ => {}
+            }
+            j += 1;
+        }
+        let (at, colon) = (at?, colon?);
+        if colon + 1 >= at || colon == start {
+            return None;
+        }
+        // The password (after `user:`) is the personal secret; the user name stays.
+        self.push(out, Entity::UrlCredentials, colon + 1..at, 0.9);
+        Some(j)
+    }
+
+    fn email(&self, s: &str, at: usize, out: &mut Vec<Candidate>) {
+        let b = s.as_bytes();
+        let local_ok = |c: u8| is_alnum(c) || b"._%+-'".contains(&c);
+        let mut a = at;
+        while a > 0 && local_ok(b[a - 1]) && at - a < 64 {
+            a -= 1;
+        }
+        while a < at && matches!(b[a], b'.' | b'\'') {
+            a += 1;
+        }
+        if a == at || (a > 0 && b[a - 1] == b'@') {
+            return;
+        }
+        // Domain: labels of letters (any script), digits and `-`, dot-separated.
+        let rest = &s[at + 1..];
+        let mut end = 0;
+        let mut last_dot = None;
+        for (k, ch) in rest.char_indices() {
+            if ch.is_alphanumeric() || ch == '-' {
+                end = k + ch.len_utf8();
+            } else if ch == '.' && k > 0 && end == k {
+                last_dot = Some(k);
+            } else {
+                break;
+            }
+            if k > 253 {
+                break;
+            }
+        }
+        let Some(dot) = last_dot.filter(|&d| d < end) else {
+            return;
+        };
+        let tld = &rest[dot + 1..end];
+        if tld.chars().count() < 2 || tld.chars().any(|c| c.is_ascii_digit()) {
+            return;
+        }
+        self.push(out, Entity::Email, a..at + 1 + end, 0.95);
+    }
+
+    /// A token of digit groups: cards, SSN, SIN, NHS, phones, IPv4, dates, base58 wallets,
+    /// Ethereum addresses, MACs.
+    fn at_number(&self, s: &str, i: usize, out: &mut Vec<Candidate>) -> usize {
+        let b = s.as_bytes();
+        // Alphanumeric words that start with a digit: 0x… Ethereum, base58 wallets, MACs.
+        if b[i].is_ascii_digit() {
+            let mut j = i;
+            while j < b.len() && is_alnum(b[j]) {
+                j += 1;
+            }
+            let word = &b[i..j];
+            if word.iter().any(u8::is_ascii_alphabetic) {
+                if word.len() == 42
+                    && word.starts_with(b"0x")
+                    && word[2..].iter().all(u8::is_ascii_hexdigit)
+                {
+                    let score = if self.ctx(s, i, Entity::CryptoWallet) {
+                        0.95
+                    } else {
+                        0.75
+                    };
+                    self.push(out, Entity::CryptoWallet, i..j, score);
+                    return j;
+                }
+                if matches!(word[0], b'1' | b'3')
+                    && (26..=35).contains(&word.len())
+                    && checksum::base58check(word)
+                {
+                    self.push(out, Entity::CryptoWallet, i..j, 0.9);
+                    return j;
+                }
+                if let Some(end) = self.mac(s, i, out) {
+                    return end;
+                }
+                if word.len() >= 2 && b.get(i + 2) == Some(&b':') {
+                    return i + 1; // maybe IPv6: the colon will be seen
+                }
+                return j;
+            }
+            if let Some(end) = self.mac(s, i, out) {
+                return end;
+            }
+        }
+        // Digit groups with one- or two-character separators.
+        let mut groups: Vec<Range<usize>> = Vec::with_capacity(8);
+        let mut j = i;
+        let plus = b[j] == b'+';
+        if plus || b[j] == b'(' {
+            j += 1;
+        }
+        loop {
+            let g0 = j;
+            while j < b.len() && b[j].is_ascii_digit() && j - g0 < 20 {
+                j += 1;
+            }
+            if j == g0 {
+                break;
+            }
+            groups.push(g0..j);
+            if groups.len() >= 12 {
+                break;
+            }
+            // A separator: one of ` -./()` (at most two of them, e.g. `) ` or ` - `).
+            let mut k = j;
+            while k < b.len()
+                && k - j < 3
+                && matches!(b[k], b' ' | b'-' | b'.' | b'/' | b'(' | b')')
+            {
+                k += 1;
+            }
+            if k == j
+                || k >= b.len()
+                || !b[k].is_ascii_digit()
+                || b[j..k].windows(2).any(|w| w[0] == w[1] && w[0] != b' ')
+            {
+                break;
+            }
+            j = k;
+        }
+        let Some(last) = groups.last() else {
+            return i + 1;
+        };
+        let token_end = last.end;
+        if !word_end(b, token_end) && !b[token_end].is_ascii_alphabetic() {
+            return token_end;
+        }
+        // Try the longest runs of groups first, left to right.
+        let n = groups.len();
+        let mut g = 0;
+        while g < n {
+            let mut found = None;
+            for h in (g + 1..=n).rev() {
+                let first_start = if g == 0 && (plus || b[i] == b'(') {
+                    i
+                } else {
+                    groups[g].start
+                };
+                let range = first_start..groups[h - 1].end;
+                if h < n || word_end(b, range.end) {
+                    if let Some(end) = self.classify(s, &groups[g..h], range, plus && g == 0, out) {
+                        found = Some((h, end));
+                        break;
+                    }
+                }
+            }
+            match found {
+                Some((h, _)) => g = h,
+                None => g += 1,
+            }
+        }
+        token_end
+    }
+
+    /// Classifies digit groups `gs` spanning `range`; pushes the candidate and returns its end.
+    fn classify(
+        &self,
+        s: &str,
+        gs: &[Range<usize>],
+        range: Range<usize>,
+        plus: bool,
+        out: &mut Vec<Candidate>,
+    ) -> Option<usize> {
+        let b = s.as_bytes();
+        let digits: Vec<u8> = gs
+            .iter()
+            .flat_map(|g| b[g.clone()].iter().copied())
+            .collect();
+        let n = digits.len();
+        let lens: Vec<usize> = gs.iter().map(|g| g.len()).collect();
+        let seps: Vec<&[u8]> = gs.windows(2).map(|w| &b[w[0].end..w[1].start]).collect();
+        let uniform = seps.windows(2).all(|w| w[0] == w[1]);
+        let sep_is = |c: &[u8]| seps.iter().all(|s| *s == c);
+        let start = range.start;
+        // IPv4: four dotted octets.
+        if gs.len() == 4 && sep_is(b".") && !plus {
+            let ok = gs.iter().all(|g| {
+                let t = &s[g.clone()];
+                t.len() <= 3
+                    && t.parse::<u16>().is_ok_and(|v| v <= 255)
+                    && (t.len() == 1 || !t.starts_with('0'))
+            });
+            if ok && b.get(range.end) != Some(&b'.') {
+                let score = if self.ctx(s, start, Entity::IpAddress) {
+                    0.95
+                } else {
+                    0.75
+                };
+                self.push(out, Entity::IpAddress, range.clone(), score);
+                return Some(range.end);
+            }
+            return None;
+        }
+        // Dates: d/m/y, m/d/y, y-m-d — a date of birth only after a birth context word.
+        let dateish = gs.len() == 3
+            && uniform
+            && matches!(seps.first().copied(), Some(b"/") | Some(b"-") | Some(b"."))
+            && ((lens[0] <= 2 && lens[1] <= 2 && (lens[2] == 4 || lens[2] == 2))
+                || (lens[0] == 4 && lens[1] <= 2 && lens[2] <= 2));
+        if dateish {
+            if self.ctx(s, start, Entity::DateOfBirth) {
+                self.push(out, Entity::DateOfBirth, range.clone(), 0.85);
+                return Some(range.end);
+            }
+            return None;
+        }
+        if n < 8 || n > 19 {
+            return None;
+        }
+        if digits.iter().all(|&d| d == digits[0]) {
+            return None;
+        }
+        // Cards: 13–19 digits, grouped uniformly (or not at all), Luhn, a known brand.
+        if (13..=19).contains(&n)
+            && !plus
+            && (gs.len() == 1 || (uniform && (sep_is(b" ") || sep_is(b"-"))))
+            && checksum::luhn(&digits)
+        {
+            let brand = card_brand(&digits);
+            let grouped_ok = gs.len() == 1
+                || lens[..lens.len() - 1].iter().all(|&l| l == 4)
+                || lens == [4, 6, 5]
+                || lens == [4, 6, 4];
+            if brand && grouped_ok {
+                let score = if self.ctx(s, start, Entity::CreditCard) {
+                    1.0
+                } else {
+                    0.9
+                };
+                self.push(out, Entity::CreditCard, range.clone(), score);
+                return Some(range.end);
+            }
+        }
+        // Nine digits: US SSN (3-2-4) or Canadian SIN (3-3-3), or plain with context.
+        if n == 9 && !plus {
+            let ssn_shape = lens == [3, 2, 4] && uniform && (sep_is(b"-") || sep_is(b" "));
+            let sin_shape = lens == [3, 3, 3] && uniform && (sep_is(b"-") || sep_is(b" "));
+            let plain = gs.len() == 1;
+            let ssn_ctx = self.ctx(s, start, Entity::UsSsn);
+            let sin_ctx = self.ctx(s, start, Entity::CaSin);
+            if (ssn_shape || (plain && ssn_ctx && !sin_ctx)) && valid_ssn(&digits) {
+                let score = match (ssn_shape, ssn_ctx) {
+                    (true, true) => 1.0,
+                    (true, false) => 0.85,
+                    _ => 0.8,
+                };
+                self.push(out, Entity::UsSsn, range.clone(), score);
+                return Some(range.end);
+            }
+            if (sin_shape || (plain && sin_ctx)) && valid_sin(&digits) {
+                let score = match (sin_shape, sin_ctx) {
+                    (true, true) => 1.0,
+                    (true, false) => 0.8,
+                    _ => 0.8,
+                };
+                self.push(out, Entity::CaSin, range.clone(), score);
+                return Some(range.end);
+            }
+            if plain && self.ctx(s, start, Entity::Passport) {
+                self.push(out, Entity::Passport, range.clone(), 0.85);
+                return Some(range.end);
+            }
+        }
+        // Ten digits with an NHS context.
+        if n == 10
+            && !plus
+            && (gs.len() == 1 || lens == [3, 3, 4])
+            && self.ctx(s, start, Entity::UkNhs)
+            && checksum::nhs(&digits)
+        {
+            self.push(out, Entity::UkNhs, range.clone(), 0.9);
+            return Some(range.end);
+        }
+        // Phones.
+        let phone_ctx = self.ctx(s, start, Entity::Phone);
+        let negative = context_before(s, start, self.window, NOT_PHONE);
+        if seps.iter().any(|s| *s == b"/") {
+            return None;
+        }
+        let nanp = (n == 10 || (n == 11 && digits[0] == b'1'))
+            && {
+                let d = if n == 11 { &digits[1..] } else { &digits[..] };
+                (b'2'..=b'9').contains(&d[0]) && (b'2'..=b'9').contains(&d[3])
+            }
+            && (gs.len() == 1 || matches!(&lens[..], [3, 3, 4] | [1, 3, 3, 4]));
+        let score = if plus && (8..=15).contains(&n) && digits[0] != b'0' {
+            0.75
+        } else if nanp && gs.len() > 1 {
+            0.7
+        } else if (nanp || (digits[0] == b'0' && (10..=11).contains(&n))) && phone_ctx {
+            0.5
+        } else if gs.len() > 1 && (9..=13).contains(&n) && phone_ctx {
+            0.45
+        } else {
+            0.0
+        };
+        if score > 0.0 {
+            let mut score = score + if phone_ctx { 0.25 } else { 0.0 };
+            if negative {
+                score -= 0.4;
+            }
+            let end = extension_end(b, range.end);
+            self.push(out, Entity::Phone, range.start..end, score);
+            return Some(end);
+        }
+        None
+    }
+
+    /// Identifiers that are only personal data next to a word that names them: passport and
+    /// driver's-licence numbers, SWIFT/BIC codes, dates of birth written with month names.
+    fn keyword_driven(&self, s: &str, out: &mut Vec<Candidate>) {
+        let lower_needed = [
+            Entity::Passport,
+            Entity::DriversLicense,
+            Entity::SwiftBic,
+            Entity::DateOfBirth,
+        ];
+        if !lower_needed.iter().any(|e| self.on(*e)) {
+            return;
+        }
+        for (e, words) in [
+            (Entity::Passport, Entity::Passport.context_words()),
+            (
+                Entity::DriversLicense,
+                Entity::DriversLicense.context_words(),
+            ),
+            (Entity::SwiftBic, Entity::SwiftBic.context_words()),
+            (Entity::DateOfBirth, Entity::DateOfBirth.context_words()),
+        ] {
+            if !self.on(e) {
+                continue;
+            }
+            for w in words {
+                for (k, _) in match_indices_ci(s, w) {
+                    let from = k + w.len();
+                    self.after_keyword(s, from, e, out);
+                }
+            }
+        }
+    }
+
+    fn after_keyword(&self, s: &str, from: usize, e: Entity, out: &mut Vec<Candidate>) {
+        let b = s.as_bytes();
+        // Skip up to four short filler words (`number`, `no.`, `is`, `:`, `#`).
+        let mut i = from;
+        let mut words = 0;
+        while i < b.len() && words <= 4 {
+            while i < b.len()
+                && matches!(
+                    b[i],
+                    b' ' | b':' | b'#' | b'=' | b'\t' | b'-' | b'.' | b'\'' | b'"'
+                )
+            {
+                i += 1;
+            }
+            let mut j = i;
+            while j < b.len() && (is_alnum(b[j])) {
+                j += 1;
+            }
+            if j == i {
+                return;
+            }
+            let w = &b[i..j];
+            let has_digit = w.iter().any(u8::is_ascii_digit);
+            match e {
+                Entity::Passport
+                    if has_digit
+                        && (6..=10).contains(&w.len())
+                        && w.iter()
+                            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) =>
+                {
+                    self.push(out, e, i..j, 0.85);
+                    return;
+                }
+                Entity::DriversLicense if has_digit && (5..=20).contains(&w.len()) => {
+                    // Allow `A1234-5678-9012` style: extend over dash-joined alnum groups.
+                    let mut z = j;
+                    while z + 1 < b.len() && b[z] == b'-' && is_alnum(b[z + 1]) {
+                        z += 1;
+                        while z < b.len() && is_alnum(b[z]) {
+                            z += 1;
+                        }
+                    }
+                    self.push(out, e, i..z, 0.8);
+                    return;
+                }
+                Entity::SwiftBic
+                    if (w.len() == 8 || w.len() == 11)
+                        && w[..6].iter().all(u8::is_ascii_uppercase)
+                        && w[6..]
+                            .iter()
+                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                        && checksum::iban_length(&w[4..6]).is_some()
+                            | matches!(
+                                &w[4..6],
+                                b"US"
+                                    | b"CA"
+                                    | b"AU"
+                                    | b"JP"
+                                    | b"CN"
+                                    | b"IN"
+                                    | b"SG"
+                                    | b"HK"
+                                    | b"NZ"
+                                    | b"ZA"
+                                    | b"MX"
+                            ) =>
+                {
+                    self.push(out, e, i..j, 0.85);
+                    return;
+                }
+                Entity::DateOfBirth => {
+                    if let Some(end) = month_date(s, i) {
+                        self.push(out, e, i..end, 0.85);
+                        return;
+                    }
+                }
+                _ => {}
+            }
+            if has_digit {
+                return;
+            }
+            i = j;
+            words += 1;
+        }
+    }
+}
+
+/// Words before a number that say it is not a phone number.
+const NOT_PHONE: &[&str] = &[
+    "order", "invoice", "tracking", "account", "isbn", "ref", "version", "serial", "ticket", "po",
+    "sku", "id",
+];
+
+/// `Month D, YYYY`, `D Month YYYY` or `Month YYYY` starting at `i`; the end.
+fn month_date(s: &str, i: usize) -> Option<usize> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let rest = &s[i..s.len().min(i + 40)];
+    let lower = rest.to_ascii_lowercase();
+    let toks: Vec<(usize, &str)> = lower
+        .split_inclusive([' ', ','])
+        .scan(0usize, |pos, t| {
+            let at = *pos;
+            *pos += t.len();
+            Some((at, t.trim_end_matches([' ', ','])))
+        })
+        .filter(|(_, t)| !t.is_empty())
+        .take(3)
+        .collect();
+    let is_month = |t: &str| {
+        t.len() >= 3
+            && MONTHS
+                .iter()
+                .any(|m| m.starts_with(t.trim_end_matches('.')))
+    };
+    let is_day = |t: &str| {
+        t.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .parse::<u8>()
+            .is_ok_and(|d| (1..=31).contains(&d))
+    };
+    let is_year =
+        |t: &str| t.len() == 4 && t.parse::<u16>().is_ok_and(|y| (1900..=2100).contains(&y));
+    let end_of = |k: usize| i + toks[k].0 + toks[k].1.len();
+    match toks.as_slice() {
+        [(_, a), (_, d), (_, y), ..] if is_month(a) && is_day(d) && is_year(y) => Some(end_of(2)),
+        [(_, d), (_, a), (_, y), ..] if is_day(d) && is_month(a) && is_year(y) => Some(end_of(2)),
+        [(_, a), (_, y), ..] if is_month(a) && is_year(y) => Some(end_of(1)),
+        _ => None,
+    }
+}
+
+fn match_indices_ci<'a>(s: &'a str, w: &'a str) -> impl Iterator<Item = (usize, &'a str)> + 'a {
+    let b = s.as_bytes();
+    let wb = w.as_bytes();
+    let first = wb[0];
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), b)
+        .filter(move |&k| {
+            b.len() >= k + wb.len()
+                && b[k..k + wb.len()].eq_ignore_ascii_case(wb)
+                && (k == 0 || !b[k - 1].is_ascii_alphabetic())
+                && b.get(k + wb.len()).is_none_or(|c| !c.is_ascii_alphabetic())
+        })
+        .map(move |k| (k, w))
+}
+
+fn extension_end(b: &[u8], end: usize) -> usize {
+    let rest = &b[end..b.len().min(end + 12)];
+    let lower: Vec<u8> = rest.iter().map(u8::to_ascii_lowercase).collect();
+    for prefix in [&b" ext. "[..], b" ext ", b" ext.", b" x", b" #"] {
+        if lower.starts_with(prefix) {
+            let d0 = end + prefix.len();
+            let mut d = d0;
+            while d < b.len() && b[d].is_ascii_digit() && d - d0 < 6 {
+                d += 1;
+            }
+            if d > d0 && word_end(b, d) {
+                return d;
+            }
+        }
+    }
+    end
+}
+
+fn card_brand(d: &[u8]) -> bool {
+    let p = |k: usize| -> u32 { d[..k].iter().fold(0, |a, &c| a * 10 + u32::from(c - b'0')) };
+    let n = d.len();
+    match d[0] {
+        b'4' => matches!(n, 13 | 16 | 19), // Visa
+        b'5' => {
+            (51..=55).contains(&p(2)) && n == 16
+                || (50..=59).contains(&p(2)) && (12..=19).contains(&n)
+        } // Mastercard, Maestro
+        b'2' => (2221..=2720).contains(&p(4)) && n == 16, // Mastercard 2-series
+        b'3' => {
+            (matches!(p(2), 34 | 37) && n == 15)                         // Amex
+            || ((3528..=3589).contains(&p(4)) && (16..=19).contains(&n))     // JCB
+            || (((300..=305).contains(&p(3)) || matches!(p(2), 36 | 38 | 39)) && (14..=19).contains(&n))
+        } // Diners
+        b'6' => {
+            p(4) == 6011
+                || p(2) == 65
+                || (644..=649).contains(&p(3))
+                || p(2) == 62
+                || (56..=69).contains(&p(2))
+        } // Discover, UnionPay, Maestro
+        b'1' => p(1) == 1 && n == 15,      // UATP
+        _ => false,
+    }
+}
+
+/// US SSN: area 001–665, 667–899; group 01–99; serial 0001–9999; not the advertising numbers.
+fn valid_ssn(d: &[u8]) -> bool {
+    let num = |r: Range<usize>| d[r].iter().fold(0u32, |a, &c| a * 10 + u32::from(c - b'0'));
+    let (area, group, serial) = (num(0..3), num(3..5), num(5..9));
+    area != 0
+        && area != 666
+        && area < 900
+        && group != 0
+        && serial != 0
+        && !matches!(
+            (area, group, serial),
+            (78, 5, 1120) | (219, 9, 9999) | (123, 45, 6789)
+        )
+}
+
+/// Canadian SIN: Luhn, and not starting with 0 or 8 (unassigned).
+fn valid_sin(d: &[u8]) -> bool {
+    d[0] != b'0' && d[0] != b'8' && checksum::luhn(d)
+}
