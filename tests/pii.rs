@@ -86,14 +86,8 @@ fn us_ssn_area_group_serial_rules() {
 
 #[test]
 fn canadian_sin_luhn() {
-    assert_finds(
-        "SIN: 046 454 286",
-        Entity::CaSin,
-        "046 454 286"
-            .trim_start_matches('0')
-            .get(..0)
-            .map_or("046 454 286", |_| "046 454 286"),
-    );
+    // 046 454 286 passes Luhn but SINs starting with 0 (or 8) are not assigned.
+    assert_none("SIN: 046 454 286", Entity::CaSin);
     assert_finds("NAS 130 692 544", Entity::CaSin, "130 692 544");
     assert_finds(
         "social insurance number 130692544",
@@ -130,21 +124,253 @@ fn emails_including_idn_domains() {
     assert_finds(
         "contact: jürgen@bücher.de",
         Entity::Email,
-        "n@bücher.de"
-            .get(..0)
-            .map_or("", |_| "")
-            .to_owned()
-            .as_str()
-            .is_empty()
-            .then_some("gen@bücher.de")
-            .map_or("", |x| x)
-            .trim_start_matches("gen@")
-            .is_empty()
-            .then_some("")
-            .unwrap_or("gen@bücher.de")
-            .get(..0)
-            .map_or("", |_| "gen@bücher.de"),
+        "jürgen@bücher.de",
     );
     assert_none("see @mention or a@b", Entity::Email);
     assert_none("version 1.2@3.4", Entity::Email);
+}
+
+#[test]
+fn phones_nanp_international_extensions_and_near_misses() {
+    assert_finds(
+        "call me at (415) 555-2671 tomorrow",
+        Entity::Phone,
+        "(415) 555-2671",
+    );
+    assert_finds(
+        "tel: 416-555-0199 ext. 42",
+        Entity::Phone,
+        "416-555-0199 ext. 42",
+    );
+    assert_finds(
+        "WhatsApp +44 20 7946 0958",
+        Entity::Phone,
+        "+44 20 7946 0958",
+    );
+    assert_finds(
+        "+33 1 42 68 53 00 is the office",
+        Entity::Phone,
+        "+33 1 42 68 53 00",
+    );
+    assert_finds("phone 4155552671", Entity::Phone, "4155552671");
+    // Dates, versions, order numbers, prices, times, ISBNs.
+    for t in [
+        "released on 2024-03-15",
+        "version 10.4.3.2",
+        "order number 4155552671",
+        "it costs 1,234,567.89 dollars",
+        "meet at 10:30:45",
+        "ISBN 978-3-16-148410-0",
+        "id 1234567890",
+        "in 2019 and 2020 we had 1500 users",
+    ] {
+        assert_none(t, Entity::Phone);
+    }
+}
+
+#[test]
+fn ip_and_mac_addresses() {
+    assert_finds(
+        "server 192.168.10.4 is down",
+        Entity::IpAddress,
+        "192.168.10.4",
+    );
+    assert_finds(
+        "from 2001:db8::8a2e:370:7334 today",
+        Entity::IpAddress,
+        "2001:db8::8a2e:370:7334",
+    );
+    assert_finds(
+        "mac 00:1A:2B:3C:4D:5E",
+        Entity::MacAddress,
+        "00:1A:2B:3C:4D:5E",
+    );
+    assert_finds(
+        "ab-cd-ef-01-23-45 on eth0",
+        Entity::MacAddress,
+        "ab-cd-ef-01-23-45",
+    );
+    for t in [
+        "version 1.2.3.4.5",
+        "999.1.1.1",
+        "v1.2.3.4",
+        "at 12:30:45",
+        "01.02.2024",
+    ] {
+        assert_none(t, Entity::IpAddress);
+    }
+}
+
+#[test]
+fn url_credentials_crypto_and_uk_ids() {
+    assert_finds(
+        "db at postgres://admin:s3cr3t-pw@db.internal:5432/app",
+        Entity::UrlCredentials,
+        "s3cr3t-pw",
+    );
+    assert_none("see https://example.com/a:b@c", Entity::UrlCredentials);
+    assert_finds(
+        "send to 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+        Entity::CryptoWallet,
+        "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+    );
+    assert_none(
+        "send to 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3",
+        Entity::CryptoWallet,
+    );
+    assert_finds(
+        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+        Entity::CryptoWallet,
+        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+    );
+    assert_finds(
+        "eth wallet 0x52908400098527886E0F7030069857D2E4169EE7",
+        Entity::CryptoWallet,
+        "0x52908400098527886E0F7030069857D2E4169EE7",
+    );
+    assert_finds("NHS number 943 476 5919", Entity::UkNhs, "943 476 5919");
+    assert_none("NHS number 943 476 5918", Entity::UkNhs);
+    assert_finds("NI number AB 12 34 56 C", Entity::UkNino, "AB 12 34 56 C");
+    assert_none("NI number BG 12 34 56 C", Entity::UkNino);
+}
+
+#[test]
+fn context_only_identifiers_need_their_word() {
+    assert_finds("Passport number: C03005988.", Entity::Passport, "C03005988");
+    assert_none("Reference C03005988.", Entity::Passport);
+    assert_finds(
+        "driver's license D1234-5678-9012",
+        Entity::DriversLicense,
+        "D1234-5678-9012",
+    );
+    assert_finds(
+        "SWIFT code DEUTDEFF500 for the wire",
+        Entity::SwiftBic,
+        "DEUTDEFF500",
+    );
+    assert_none("PASSWORD is not a BIC", Entity::SwiftBic);
+    assert_finds(
+        "born on 03/14/1985 in Ottawa",
+        Entity::DateOfBirth,
+        "03/14/1985",
+    );
+    assert_finds(
+        "Date of birth: March 14, 1985",
+        Entity::DateOfBirth,
+        "March 14, 1985",
+    );
+    assert_none("the meeting on 03/14/1985", Entity::DateOfBirth);
+}
+
+#[test]
+fn every_occurrence_is_redacted_and_placeholders_stay_consistent_across_turns() {
+    let guard = Pipeline::recommended();
+    let ctx = Context::new().user("u").session("multi-turn");
+    let v = guard.check_input(
+        &ctx,
+        "Email ana@example.com, then bob@example.org, then ana@example.com again.",
+    );
+    assert_eq!(v.action(), Action::Redact);
+    assert_eq!(
+        v.text(),
+        "Email <EMAIL_1>, then <EMAIL_2>, then <EMAIL_1> again."
+    );
+    // The next turn, and a tool result, reuse the same placeholders.
+    let v = guard.check_input(
+        &ctx,
+        "Did bob@example.org answer? Call him at 415-555-2671.",
+    );
+    assert_eq!(v.text(), "Did <EMAIL_2> answer? Call him at <PHONE_1>.");
+    let v = guard.check_tool_result(&ctx, "{\"from\": \"ana@example.com\"}");
+    assert_eq!(v.text(), "{\"from\": \"<EMAIL_1>\"}");
+    // The model answers with placeholders; the user sees the values.
+    let out = guard.check_output(
+        &ctx,
+        "I wrote to <EMAIL_1> and <EMAIL_2>, and will call <PHONE_1>.",
+    );
+    assert_eq!(
+        out.text(),
+        "I wrote to ana@example.com and bob@example.org, and will call 415-555-2671."
+    );
+    // Tool arguments are restored at the tool boundary.
+    let mut call = palisade::ToolCall::new(
+        "send_email",
+        serde_json::json!({"to": ["<EMAIL_2>"], "body": "Hi <EMAIL_1>"}),
+    );
+    guard.restore_arguments(&ctx, &mut call);
+    assert_eq!(
+        call.arguments,
+        serde_json::json!({"to": ["bob@example.org"], "body": "Hi ana@example.com"})
+    );
+    // Sessions are isolated.
+    let other = Context::new().session("someone-else");
+    assert_eq!(guard.restore(&other, "<EMAIL_1>"), "<EMAIL_1>");
+    let v = guard.check_input(&other, "I am carol@example.net");
+    assert_eq!(v.text(), "I am <EMAIL_1>");
+}
+
+#[test]
+fn restore_of_redact_is_the_identity_on_any_unicode_text() {
+    let guard = Pipeline::recommended();
+    let ctx = Context::new().session("roundtrip");
+    let text = "Привет! 电邮 ana@example.com · SIN 130 692 544 · IBAN DE89370400440532013000 · 🙂 +44 20 7946 0958";
+    let v = guard.check_input(&ctx, text);
+    assert!(v.is_redacted());
+    for f in v.findings() {
+        assert!(text.is_char_boundary(f.span.start) && text.is_char_boundary(f.span.end));
+    }
+    assert_eq!(guard.restore(&ctx, v.text()), text);
+}
+
+#[test]
+fn operators_mask_hash_replace_and_lists() {
+    let config: palisade::Config = toml::from_str(
+        r#"
+        [pii]
+        operator = "replace"
+        mask_keep = 4
+        hash_key = "000102030405060708090a0b0c0d0e0f"
+        [pii.operators]
+        credit_card = "mask"
+        us_ssn = "hash"
+        [pii.allow]
+        email = ["support@example.com"]
+        [pii.deny]
+        email = ["project-falcon"]
+        "#,
+    )
+    .unwrap();
+    let guard = Pipeline::from_config(&config).unwrap();
+    let ctx = Context::new().session("ops");
+    let v = guard.check_input(&ctx, "card 4111 1111 1111 1111, ssn 536-22-8726, mail support@example.com or x@y.org, re project-falcon");
+    let t = v.text();
+    assert!(t.contains("card **** **** **** 1111,"), "{t}");
+    assert!(t.contains("ssn <US_SSN:"), "{t}");
+    assert!(!t.contains("536-22-8726"), "{t}");
+    assert!(t.contains("support@example.com"), "allow-listed: {t}");
+    assert!(t.contains("or <EMAIL_1>"), "{t}");
+    assert!(t.contains("re <EMAIL_2>"), "deny-listed: {t}");
+    // The keyed hash is stable across checks and sessions.
+    let again = guard.check_input(&Context::new(), "536-22-8726");
+    let h1 = &t[t.find("<US_SSN:").unwrap()..];
+    assert!(h1.starts_with(again.text()), "{h1} vs {}", again.text());
+}
+
+#[test]
+fn hash_without_a_key_and_unknown_entities_are_construction_errors() {
+    let e = Pii::new(&PiiConfig {
+        operator: palisade::detect::pii::Operator::Hash,
+        ..PiiConfig::default()
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("hash_key"), "{e}");
+    let e = Pii::new(&PiiConfig {
+        entities: vec!["shoe_size".into()],
+        ..PiiConfig::default()
+    })
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("unknown entity \"shoe_size\""),
+        "{e}"
+    );
 }

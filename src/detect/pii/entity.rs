@@ -38,11 +38,14 @@ pub enum Entity {
     UkNhs,
     /// UK National Insurance number (prefix rules).
     UkNino,
+    /// A web address (`https://…`, `www.…`): personal when it names someone's site or
+    /// profile. Off unless listed in `pii.entities`.
+    Url,
 }
 
 impl Entity {
     /// How many there are.
-    pub const COUNT: usize = 16;
+    pub const COUNT: usize = 17;
 
     /// All of them.
     pub const ALL: [Entity; Entity::COUNT] = [
@@ -62,6 +65,7 @@ impl Entity {
         Entity::DriversLicense,
         Entity::UkNhs,
         Entity::UkNino,
+        Entity::Url,
     ];
 
     /// The configuration name (`email`, `credit_card`, ...).
@@ -83,6 +87,7 @@ impl Entity {
             Entity::DriversLicense => "drivers_license",
             Entity::UkNhs => "uk_nhs",
             Entity::UkNino => "uk_nino",
+            Entity::Url => "url",
         }
     }
 
@@ -105,6 +110,7 @@ impl Entity {
             Entity::DriversLicense => "pii.drivers_license",
             Entity::UkNhs => "pii.uk_nhs",
             Entity::UkNino => "pii.uk_nino",
+            Entity::Url => "pii.url",
         }
     }
 
@@ -127,6 +133,7 @@ impl Entity {
             Entity::DriversLicense => "DRIVERS_LICENSE",
             Entity::UkNhs => "UK_NHS",
             Entity::UkNino => "UK_NINO",
+            Entity::Url => "URL",
         }
     }
 
@@ -148,6 +155,8 @@ impl Entity {
                 "debit",
                 "cc",
                 "carte",
+                "card no",
+                "card #",
             ],
             Entity::UsSsn => &["ssn", "social security", "ss#", "ss #"],
             Entity::CaSin => &[
@@ -173,6 +182,16 @@ impl Entity {
                 "text me",
                 "téléphone",
                 "cellulaire",
+                "reach",
+                "dial",
+                "answering",
+                "messages",
+                "message",
+                "registered",
+                "number",
+                "office",
+                "landline",
+                "tél",
             ],
             Entity::IpAddress => &["ip", "ip address", "address", "host", "server"],
             Entity::MacAddress => &["mac"],
@@ -208,6 +227,7 @@ impl Entity {
             ],
             Entity::UkNhs => &["nhs", "nhs number", "nhs no"],
             Entity::UkNino => &["national insurance", "nino", "ni number", "ni no"],
+            Entity::Url => &[],
         }
     }
 }

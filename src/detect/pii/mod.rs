@@ -49,7 +49,7 @@ pub enum Operator {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PiiConfig {
-    /// Entity names to recognize (default: all, see [`Entity::name`]).
+    /// Entity names to recognize (default: all but `url`, see [`Entity::name`]).
     pub entities: Vec<String>,
     /// Bytes before a value searched for its context words. Default 48.
     pub context_window: usize,
@@ -172,6 +172,8 @@ impl Pii {
             })
         };
         let mut enabled = [config.entities.is_empty(); Entity::COUNT];
+        // Web addresses are everywhere in prompts: only when asked for.
+        enabled[Entity::Url as usize] = false;
         for (i, name) in config.entities.iter().enumerate() {
             enabled[entity(name, &format!("pii.entities[{i}]"))? as usize] = true;
         }
@@ -462,5 +464,6 @@ fn describe(e: Entity) -> &'static str {
         Entity::DriversLicense => "driver's licence number",
         Entity::UkNhs => "NHS number (mod-11 valid)",
         Entity::UkNino => "UK National Insurance number",
+        Entity::Url => "web address",
     }
 }

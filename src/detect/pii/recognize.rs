@@ -103,6 +103,28 @@ impl Scan<'_> {
             j += 1;
         }
         let word = &b[i..j];
+        if self.on(Entity::Url) && word.eq_ignore_ascii_case(b"www") && b.get(j) == Some(&b'.') {
+            let end = url_end(b, j);
+            if end > j + 3 {
+                self.push(out, Entity::Url, i..end, 0.8);
+                return end;
+            }
+        }
+        if word.len() >= 15
+            && word[0].is_ascii_lowercase()
+            && word[1].is_ascii_lowercase()
+            && word[2].is_ascii_digit()
+            && word[3].is_ascii_digit()
+            && self.ctx(s, i, Entity::Iban)
+        {
+            let upper = word.to_ascii_uppercase();
+            if checksum::iban_length(&upper[..2]) == Some(upper.len())
+                && checksum::iban_mod97(&upper)
+            {
+                self.push(out, Entity::Iban, i..j, 0.9);
+                return j;
+            }
+        }
         if word.len() >= 2 && word[0].is_ascii_uppercase() && word[1].is_ascii_uppercase() {
             if let Some(end) = self.iban(s, i, out) {
                 return end;
@@ -224,6 +246,19 @@ impl Scan<'_> {
     fn at_colon(&self, s: &str, i: usize, out: &mut Vec<Candidate>) -> usize {
         let b = s.as_bytes();
         if b[i + 1..].starts_with(b"//") {
+            if self.on(Entity::Url) {
+                let mut a = i;
+                while a > 0 && b[a - 1].is_ascii_alphabetic() && i - a < 10 {
+                    a -= 1;
+                }
+                let scheme = s[a..i].to_ascii_lowercase();
+                if matches!(scheme.as_str(), "http" | "https" | "ftp") && word_start(b, a) {
+                    let end = url_end(b, i + 3);
+                    if end > i + 3 {
+                        self.push(out, Entity::Url, a..end, 0.85);
+                    }
+                }
+            }
             return self.url_credentials(s, i, out).unwrap_or(i + 3);
         }
         // IPv6: hex and colons around, at least two colons.
@@ -297,10 +332,14 @@ impl Scan<'_> {
 
     fn email(&self, s: &str, at: usize, out: &mut Vec<Candidate>) {
         let b = s.as_bytes();
-        let local_ok = |c: u8| is_alnum(c) || b"._%+-'".contains(&c);
+        // Local part: letters of any script, digits and `._%+-'`, at most 64 bytes.
         let mut a = at;
-        while a > 0 && local_ok(b[a - 1]) && at - a < 64 {
-            a -= 1;
+        for (k, ch) in s[..at].char_indices().rev() {
+            if (ch.is_alphanumeric() || "._%+-'".contains(ch)) && at - k <= 64 {
+                a = k;
+            } else {
+                break;
+            }
         }
         while a < at && matches!(b[a], b'.' | b'\'') {
             a += 1;
@@ -311,12 +350,12 @@ impl Scan<'_> {
         // Domain: labels of letters (any script), digits and `-`, dot-separated.
         let rest = &s[at + 1..];
         let mut end = 0;
-        let mut last_dot = None;
+        let mut dots: Vec<usize> = Vec::new();
         for (k, ch) in rest.char_indices() {
             if ch.is_alphanumeric() || ch == '-' {
                 end = k + ch.len_utf8();
             } else if ch == '.' && k > 0 && end == k {
-                last_dot = Some(k);
+                dots.push(k);
             } else {
                 break;
             }
@@ -324,7 +363,7 @@ impl Scan<'_> {
                 break;
             }
         }
-        let Some(dot) = last_dot.filter(|&d| d < end) else {
+        let Some(dot) = dots.into_iter().rfind(|&d| d + 1 < end) else {
             return;
         };
         let tld = &rest[dot + 1..end];
@@ -417,22 +456,37 @@ impl Scan<'_> {
             return i + 1;
         };
         let token_end = last.end;
-        if !word_end(b, token_end) && !b[token_end].is_ascii_alphabetic() {
+        let attached_ext = b.get(token_end) == Some(&b'x') && {
+            let mut d = token_end + 1;
+            while d < b.len() && b[d].is_ascii_digit() {
+                d += 1;
+            }
+            d > token_end + 1 && d - token_end <= 7 && word_end(b, d)
+        };
+        if !word_end(b, token_end) && !attached_ext {
             return token_end;
         }
         // Try the longest runs of groups first, left to right.
         let n = groups.len();
+        // A sub-run of groups may only be cut where a space separates groups: `1.2.3.4.5` holds
+        // no IP address, `555-123-4567-8901` no phone number.
+        let cut_ok =
+            |k: usize| k == 0 || k == n || b[groups[k - 1].end..groups[k].start].contains(&b' ');
         let mut g = 0;
         while g < n {
             let mut found = None;
-            for h in (g + 1..=n).rev() {
+            if !cut_ok(g) {
+                g += 1;
+                continue;
+            }
+            for h in (g + 1..=n).rev().filter(|&h| cut_ok(h)) {
                 let first_start = if g == 0 && (plus || b[i] == b'(') {
                     i
                 } else {
                     groups[g].start
                 };
                 let range = first_start..groups[h - 1].end;
-                if h < n || word_end(b, range.end) {
+                if h < n || word_end(b, range.end) || attached_ext {
                     if let Some(end) = self.classify(s, &groups[g..h], range, plus && g == 0, out) {
                         found = Some((h, end));
                         break;
@@ -499,36 +553,41 @@ impl Scan<'_> {
             }
             return None;
         }
-        if n < 8 || n > 19 {
+        if n < 7 || n > 19 {
             return None;
         }
         if digits.iter().all(|&d| d == digits[0]) {
             return None;
         }
-        // Cards: 13–19 digits, grouped uniformly (or not at all), Luhn, a known brand.
-        if (13..=19).contains(&n)
+        // Cards: 12–19 digits, grouped uniformly (or not at all): Luhn and a known brand, or
+        // next to a card word (Luhn-valid or not: a number someone calls their card is one).
+        let card_shape = (12..=19).contains(&n)
             && !plus
-            && (gs.len() == 1 || (uniform && (sep_is(b" ") || sep_is(b"-"))))
-            && checksum::luhn(&digits)
-        {
-            let brand = card_brand(&digits);
+            && (gs.len() == 1 || (uniform && (sep_is(b" ") || sep_is(b"-"))));
+        if card_shape {
             let grouped_ok = gs.len() == 1
                 || lens[..lens.len() - 1].iter().all(|&l| l == 4)
                 || lens == [4, 6, 5]
                 || lens == [4, 6, 4];
-            if brand && grouped_ok {
-                let score = if self.ctx(s, start, Entity::CreditCard) {
-                    1.0
-                } else {
-                    0.9
-                };
+            let luhn = checksum::luhn(&digits);
+            let card_ctx = self.ctx(s, start, Entity::CreditCard);
+            let score = match (luhn && n >= 13 && card_brand(&digits), luhn, card_ctx) {
+                (true, _, true) => 1.0,
+                (true, _, false) => 0.9,
+                (false, true, true) => 0.85,
+                (false, false, true) => 0.6,
+                _ => 0.0,
+            };
+            if grouped_ok && score > 0.0 {
                 self.push(out, Entity::CreditCard, range.clone(), score);
                 return Some(range.end);
             }
         }
         // Nine digits: US SSN (3-2-4) or Canadian SIN (3-3-3), or plain with context.
         if n == 9 && !plus {
-            let ssn_shape = lens == [3, 2, 4] && uniform && (sep_is(b"-") || sep_is(b" "));
+            let ssn_shape = lens == [3, 2, 4]
+                && uniform
+                && (sep_is(b"-") || (sep_is(b" ") && self.ctx(s, start, Entity::UsSsn)));
             let sin_shape = lens == [3, 3, 3] && uniform && (sep_is(b"-") || sep_is(b" "));
             let plain = gs.len() == 1;
             let ssn_ctx = self.ctx(s, start, Entity::UsSsn);
@@ -542,7 +601,9 @@ impl Scan<'_> {
                 self.push(out, Entity::UsSsn, range.clone(), score);
                 return Some(range.end);
             }
-            if (sin_shape || (plain && sin_ctx)) && valid_sin(&digits) {
+            let phone_ctx =
+                self.ctx(s, start, Entity::Phone) || context_after(b, range.end, PHONE_AFTER);
+            if (sin_shape && (sin_ctx || !phone_ctx) || (plain && sin_ctx)) && valid_sin(&digits) {
                 let score = match (sin_shape, sin_ctx) {
                     (true, true) => 1.0,
                     (true, false) => 0.8,
@@ -566,34 +627,35 @@ impl Scan<'_> {
             self.push(out, Entity::UkNhs, range.clone(), 0.9);
             return Some(range.end);
         }
-        // Phones.
-        let phone_ctx = self.ctx(s, start, Entity::Phone);
-        let negative = context_before(s, start, self.window, NOT_PHONE);
-        if seps.iter().any(|s| *s == b"/") {
+        // Phones: the shape sets a base score, words around it decide.
+        if seps.iter().any(|s| *s == b"/") || !(7..=15).contains(&n) {
             return None;
         }
+        let phone_ctx =
+            self.ctx(s, start, Entity::Phone) || context_after(b, range.end, PHONE_AFTER);
+        let negative = context_before(s, start, self.window, NOT_PHONE);
         let nanp = (n == 10 || (n == 11 && digits[0] == b'1'))
             && {
                 let d = if n == 11 { &digits[1..] } else { &digits[..] };
                 (b'2'..=b'9').contains(&d[0]) && (b'2'..=b'9').contains(&d[3])
             }
             && (gs.len() == 1 || matches!(&lens[..], [3, 3, 4] | [1, 3, 3, 4]));
-        let score = if plus && (8..=15).contains(&n) && digits[0] != b'0' {
+        let base: f32 = if plus && (8..=15).contains(&n) && digits[0] != b'0' {
             0.75
         } else if nanp && gs.len() > 1 {
             0.7
-        } else if (nanp || (digits[0] == b'0' && (10..=11).contains(&n))) && phone_ctx {
-            0.5
-        } else if gs.len() > 1 && (9..=13).contains(&n) && phone_ctx {
-            0.45
+        } else if gs.len() > 1 && lens.iter().all(|&l| l <= 5) {
+            0.35
+        } else if nanp || (10..=12).contains(&n) && digits[0] == b'0' {
+            0.3
         } else {
-            0.0
+            0.15
         };
-        if score > 0.0 {
-            let mut score = score + if phone_ctx { 0.25 } else { 0.0 };
-            if negative {
-                score -= 0.4;
-            }
+        let mut score = base + if phone_ctx { 0.35 } else { 0.0 };
+        if negative {
+            score -= 0.4;
+        }
+        if score >= 0.3 {
             let end = extension_end(b, range.end);
             self.push(out, Entity::Phone, range.start..end, score);
             return Some(end);
@@ -667,7 +729,9 @@ impl Scan<'_> {
                     self.push(out, e, i..j, 0.85);
                     return;
                 }
-                Entity::DriversLicense if has_digit && (5..=20).contains(&w.len()) => {
+                Entity::DriversLicense
+                    if has_digit && (w.len() >= 5 || b.get(j) == Some(&b'-')) && w.len() <= 20 =>
+                {
                     // Allow `A1234-5678-9012` style: extend over dash-joined alnum groups.
                     let mut z = j;
                     while z + 1 < b.len() && b[z] == b'-' && is_alnum(b[z + 1]) {
@@ -721,6 +785,40 @@ impl Scan<'_> {
     }
 }
 
+/// The end of a URL starting at `from`: up to whitespace, quotes or brackets, without the
+/// sentence punctuation that follows it.
+fn url_end(b: &[u8], from: usize) -> usize {
+    let mut j = from;
+    while j < b.len()
+        && !matches!(
+            b[j],
+            b' ' | b'\t'
+                | b'\n'
+                | b'\r'
+                | b'"'
+                | b'\''
+                | b'<'
+                | b'>'
+                | b'`'
+                | b'('
+                | b')'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'|'
+                | b'\\'
+        )
+        && j - from < 2048
+    {
+        j += 1;
+    }
+    while j > from && matches!(b[j - 1], b'.' | b',' | b';' | b':' | b'!' | b'?') {
+        j -= 1;
+    }
+    j
+}
+
 /// Words before a number that say it is not a phone number.
 const NOT_PHONE: &[&str] = &[
     "order", "invoice", "tracking", "account", "isbn", "ref", "version", "serial", "ticket", "po",
@@ -743,7 +841,11 @@ fn month_date(s: &str, i: usize) -> Option<usize> {
         "november",
         "december",
     ];
-    let rest = &s[i..s.len().min(i + 40)];
+    let mut stop = s.len().min(i + 40);
+    while !s.is_char_boundary(stop) {
+        stop -= 1;
+    }
+    let rest = &s[i..stop];
     let lower = rest.to_ascii_lowercase();
     let toks: Vec<(usize, &str)> = lower
         .split_inclusive([' ', ','])
@@ -791,7 +893,33 @@ fn match_indices_ci<'a>(s: &'a str, w: &'a str) -> impl Iterator<Item = (usize, 
         .map(move |k| (k, w))
 }
 
+/// Words right after a number that say it is a phone number (`-Office`, ` fax`).
+const PHONE_AFTER: &[&str] = &[
+    "office", "fax", "mobile", "cell", "home", "work", "phone", "tel", "landline",
+];
+
+fn context_after(b: &[u8], end: usize, words: &[&str]) -> bool {
+    let mut k = end;
+    while k < b.len() && k - end < 3 && matches!(b[k], b' ' | b'-' | b'(' | b',' | b'\t') {
+        k += 1;
+    }
+    words.iter().any(|w| {
+        b.len() >= k + w.len()
+            && b[k..k + w.len()].eq_ignore_ascii_case(w.as_bytes())
+            && b.get(k + w.len()).is_none_or(|c| !c.is_ascii_alphabetic())
+    })
+}
+
 fn extension_end(b: &[u8], end: usize) -> usize {
+    if b.get(end) == Some(&b'x') {
+        let mut d = end + 1;
+        while d < b.len() && b[d].is_ascii_digit() && d - end <= 6 {
+            d += 1;
+        }
+        if d > end + 1 && word_end(b, d) {
+            return d;
+        }
+    }
     let rest = &b[end..b.len().min(end + 12)];
     let lower: Vec<u8> = rest.iter().map(u8::to_ascii_lowercase).collect();
     for prefix in [&b" ext. "[..], b" ext ", b" ext.", b" x", b" #"] {

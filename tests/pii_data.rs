@@ -1,0 +1,160 @@
+//! The PII recognizers against presidio-research's labelled sentences in `../shared/data/pii`
+//! (span match by type: a prediction counts when it overlaps a gold span of the same type).
+//! Prints precision, recall and F1 per entity type (run with `--nocapture`;
+//! `PALISADE_SHOW_MISSES=1` lists misses and false positives) and holds the measured levels as
+//! floors. Skips when the data is missing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use palisade::detect::pii::{Entity, Pii, PiiConfig};
+use serde_json::Value;
+
+fn data_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/pii");
+    dir.is_dir().then_some(dir)
+}
+
+/// Our entity for a presidio type (the structured types of issue 3).
+fn ours(gold: &str) -> Option<Entity> {
+    Some(match gold {
+        "EMAIL_ADDRESS" => Entity::Email,
+        "PHONE_NUMBER" => Entity::Phone,
+        "CREDIT_CARD" => Entity::CreditCard,
+        "IBAN_CODE" => Entity::Iban,
+        "IP_ADDRESS" => Entity::IpAddress,
+        "US_SSN" => Entity::UsSsn,
+        "DOMAIN_NAME" | "URL" => Entity::Url,
+        "US_DRIVER_LICENSE" => Entity::DriversLicense,
+        _ => return None,
+    })
+}
+
+#[derive(Default)]
+struct Counts {
+    tp: usize,
+    fp: usize,
+    fn_: usize,
+}
+
+#[test]
+fn pii_precision_and_recall_per_type_do_not_regress() {
+    let Some(dir) = data_dir() else {
+        eprintln!("SKIP: ../shared/data/pii is missing; PII precision/recall not measured");
+        return;
+    };
+    let all: Vec<String> = Entity::ALL.iter().map(|e| e.name().to_owned()).collect();
+    let pii = Pii::new(&PiiConfig {
+        entities: all,
+        ..PiiConfig::default()
+    })
+    .unwrap();
+    let show = std::env::var_os("PALISADE_SHOW_MISSES").is_some();
+    let mut counts: BTreeMap<&'static str, Counts> = BTreeMap::new();
+    for file in [
+        "presidio_research_synth_v2.jsonl",
+        "presidio_research_generated_large.jsonl",
+    ] {
+        let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
+            eprintln!("SKIP: {file} missing");
+            continue;
+        };
+        for line in text.lines() {
+            let row: Value = serde_json::from_str(line).expect("jsonl");
+            let t = row["text"].as_str().unwrap_or("");
+            let gold: Vec<(Entity, usize, usize)> = row["entities"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| {
+                    let ty = ours(e["type"].as_str()?)?;
+                    // presidio offsets are in characters
+                    let cs = e["start"].as_u64()? as usize;
+                    let ce = e["end"].as_u64()? as usize;
+                    let bs = t.char_indices().nth(cs).map_or(t.len(), |(b, _)| b);
+                    let be = t.char_indices().nth(ce).map_or(t.len(), |(b, _)| b);
+                    Some((ty, bs, be))
+                })
+                .collect();
+            let mut matched = vec![false; gold.len()];
+            for (e, r, score) in pii.recognize(t) {
+                if score < 0.5 {
+                    continue;
+                }
+                let evaluated = [
+                    "EMAIL_ADDRESS",
+                    "PHONE_NUMBER",
+                    "CREDIT_CARD",
+                    "IBAN_CODE",
+                    "IP_ADDRESS",
+                    "US_SSN",
+                    "URL",
+                    "US_DRIVER_LICENSE",
+                ]
+                .iter()
+                .any(|g| ours(g) == Some(e));
+                if !evaluated {
+                    continue;
+                }
+                let hit = gold
+                    .iter()
+                    .enumerate()
+                    .find(|(i, (ge, s, z))| !matched[*i] && *ge == e && r.start < *z && *s < r.end);
+                let c = counts.entry(e.name()).or_default();
+                match hit {
+                    Some((i, _)) => {
+                        matched[i] = true;
+                        c.tp += 1;
+                    }
+                    None => {
+                        c.fp += 1;
+                        if show {
+                            eprintln!("FP {:?}: {:?} in {:?}", e, &t[r.clone()], t);
+                        }
+                    }
+                }
+            }
+            for (i, (e, s, z)) in gold.iter().enumerate() {
+                if !matched[i] {
+                    counts.entry(e.name()).or_default().fn_ += 1;
+                    if show {
+                        eprintln!("MISS {:?}: {:?} in {:?}", e, &t[*s..*z], t);
+                    }
+                }
+            }
+        }
+    }
+    // (type, floor on F1): the measured level.
+    let floors: BTreeMap<&str, f64> = [
+        ("email", 0.99),
+        ("phone", 0.98),
+        ("credit_card", 0.99),
+        ("iban", 0.99),
+        ("ip_address", 0.99),
+        ("us_ssn", 0.99),
+        ("url", 0.99),
+        ("drivers_license", 0.99),
+    ]
+    .into_iter()
+    .collect();
+    let mut failures = Vec::new();
+    for (name, c) in &counts {
+        let p = c.tp as f64 / (c.tp + c.fp).max(1) as f64;
+        let r = c.tp as f64 / (c.tp + c.fn_).max(1) as f64;
+        let f1 = if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
+        eprintln!(
+            "{name:<16} precision {p:.3} recall {r:.3} F1 {f1:.3}  (tp {} fp {} fn {})",
+            c.tp, c.fp, c.fn_
+        );
+        if let Some(floor) = floors.get(name)
+            && f1 + 1e-9 < *floor
+        {
+            failures.push(format!("{name}: F1 {f1:.3} < {floor}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}");
+}
