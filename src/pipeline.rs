@@ -509,11 +509,7 @@ impl Pipeline {
     pub fn restore_arguments(&self, ctx: &Context, call: &mut ToolCall) {
         fn walk(v: &mut serde_json::Value, f: &dyn Fn(&str) -> String) {
             match v {
-                serde_json::Value::String(s) => {
-                    if s.contains('<') {
-                        *s = f(s);
-                    }
-                }
+                serde_json::Value::String(s) if s.contains('<') => *s = f(s),
                 serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, f)),
                 serde_json::Value::Object(m) => m.values_mut().for_each(|x| walk(x, f)),
                 _ => {}

@@ -60,11 +60,23 @@ fn credit_cards_with_luhn_brand_and_separators() {
     }
     // Next to a card word, a Luhn-invalid number is still reported, with a lower score.
     let scored = pii().recognize("my card 4111 1111 1111 1112");
-    assert!(matches!(scored.as_slice(), [(Entity::CreditCard, _, s)] if *s < 0.7), "{scored:?}");
+    assert!(
+        matches!(scored.as_slice(), [(Entity::CreditCard, _, s)] if *s < 0.7),
+        "{scored:?}"
+    );
     // Unicode neighbours still match, spans exact; fullwidth digits match through NFKC.
     let guard = Pipeline::recommended();
-    let v = guard.check_input(&Context::new(), "卡号\u{ff14}\u{ff11}\u{ff11}\u{ff11}111111111111 ok");
-    assert!(v.findings().iter().any(|f| f.detector == "pii.credit_card" && f.span == (6..30)), "{:?}", v.findings());
+    let v = guard.check_input(
+        &Context::new(),
+        "卡号\u{ff14}\u{ff11}\u{ff11}\u{ff11}111111111111 ok",
+    );
+    assert!(
+        v.findings()
+            .iter()
+            .any(|f| f.detector == "pii.credit_card" && f.span == (6..30)),
+        "{:?}",
+        v.findings()
+    );
     assert_finds(
         "卡号4111111111111111。",
         Entity::CreditCard,

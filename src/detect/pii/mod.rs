@@ -23,7 +23,7 @@ use sha2::Sha256;
 pub use entity::Entity;
 pub use vault::Vault;
 
-use self::recognize::{Candidate, Scan};
+use self::recognize::{Candidate, ContextWords, Scan};
 use super::{Detector, Input};
 use crate::error::{DetectorError, Error};
 use crate::text::Origin;
@@ -113,6 +113,7 @@ pub struct Pii {
     deny_patterns: Vec<(Entity, Regex)>,
     vault: Arc<Vault>,
     restore_output: bool,
+    words: ContextWords,
 }
 
 impl std::fmt::Debug for Pii {
@@ -252,6 +253,7 @@ impl Pii {
             deny_patterns,
             vault,
             restore_output: config.restore_output,
+            words: ContextWords::new(),
         })
     }
 
@@ -288,6 +290,8 @@ impl Pii {
         Scan {
             window: self.window,
             enabled: &self.enabled,
+            words: &self.words,
+            hits: Vec::new(),
         }
         .run(s, &mut out);
         if !self.deny.is_empty() || !self.deny_patterns.is_empty() {
@@ -413,14 +417,12 @@ impl Detector for Pii {
             let s = view.as_str();
             for c in self.candidates(s) {
                 let span = view.to_original(c.range.clone());
-                if span.is_empty()
-                    || seen
-                        .iter()
-                        .any(|r| r.start < span.end && span.start < r.end)
-                {
+                // `seen` holds disjoint spans sorted by start (so also by end).
+                let at = seen.partition_point(|r| r.end <= span.start);
+                if span.is_empty() || seen.get(at).is_some_and(|r| r.start < span.end) {
                     continue;
                 }
-                seen.push(span.clone());
+                seen.insert(at, span.clone());
                 let value = &s[c.range.clone()];
                 let replacement =
                     self.replacement(c.entity, value, session, &mut numbering, &mut counts);

@@ -27,30 +27,102 @@ fn word_end(b: &[u8], j: usize) -> bool {
     j >= b.len() || !(is_alnum(b[j]) || b[j] == b'_')
 }
 
-/// Whether one of `words` occurs as a word start in the `window` bytes before `at` (case
-/// insensitive; the words are lowercase ASCII).
-pub(crate) fn context_before(s: &str, at: usize, window: usize, words: &[&str]) -> bool {
-    if words.is_empty() {
-        return false;
+/// Bytes where a recognizer can start (or be noticed): digits, `+ ( @ : - .` and capitals.
+static TRIGGER: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = true;
+        c += 1;
     }
-    let mut from = at.saturating_sub(window);
-    while !s.is_char_boundary(from) {
-        from += 1;
+    let mut c = b'A';
+    while c <= b'Z' {
+        t[c as usize] = true;
+        c += 1;
     }
-    let hay = s[from..at].to_ascii_lowercase();
-    let hb = hay.as_bytes();
-    words.iter().any(|w| {
-        hay.match_indices(w).any(|(k, _)| {
-            (k == 0 || !hb[k - 1].is_ascii_alphabetic())
-                && hb.get(k + w.len()).is_none_or(|c| !c.is_ascii_lowercase())
-        })
-    })
+    t[b'+' as usize] = true;
+    t[b'(' as usize] = true;
+    t[b'@' as usize] = true;
+    t[b':' as usize] = true;
+    t[b'-' as usize] = true;
+    t[b'.' as usize] = true;
+    t
+};
+
+/// A context word found in the text: its span and the entities (bits) it speaks for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hit {
+    start: usize,
+    end: usize,
+    mask: u32,
+}
+
+const NOT_PHONE_BIT: u32 = 1 << 30;
+const PHONE_AFTER_BIT: u32 = 1 << 31;
+
+/// Every entity's context words, and the phone hints, in one case-insensitive automaton: one
+/// pass over the text finds them all, and each candidate asks by binary search.
+pub(crate) struct ContextWords {
+    ac: aho_corasick::AhoCorasick,
+    masks: Vec<u32>,
+}
+
+impl ContextWords {
+    pub(crate) fn new() -> ContextWords {
+        let mut words: Vec<(&'static str, u32)> = Vec::new();
+        let mut add = |w: &'static str, bit: u32| match words.iter_mut().find(|(x, _)| *x == w) {
+            Some((_, m)) => *m |= bit,
+            None => words.push((w, bit)),
+        };
+        for e in Entity::ALL {
+            for w in e.context_words() {
+                add(w, 1 << e as u32);
+            }
+        }
+        for w in NOT_PHONE {
+            add(w, NOT_PHONE_BIT);
+        }
+        for w in PHONE_AFTER {
+            add(w, PHONE_AFTER_BIT);
+        }
+        let ac = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(words.iter().map(|(w, _)| w))
+            .expect("context words are plain literals");
+        ContextWords {
+            ac,
+            masks: words.iter().map(|(_, m)| *m).collect(),
+        }
+    }
+
+    fn hits(&self, s: &str) -> Vec<Hit> {
+        let b = s.as_bytes();
+        let mut out: Vec<Hit> = self
+            .ac
+            .find_iter(s)
+            .filter(|m| {
+                (m.start() == 0 || !b[m.start() - 1].is_ascii_alphabetic())
+                    && b.get(m.end()).is_none_or(|c| !c.is_ascii_alphabetic())
+            })
+            .map(|m| Hit {
+                start: m.start(),
+                end: m.end(),
+                mask: self.masks[m.pattern().as_usize()],
+            })
+            .collect();
+        out.sort_by_key(|h| h.start);
+        out
+    }
 }
 
 /// The scanner's settings.
 pub(crate) struct Scan<'a> {
     pub(crate) window: usize,
     pub(crate) enabled: &'a [bool; Entity::COUNT],
+    pub(crate) words: &'a ContextWords,
+    pub(crate) hits: Vec<Hit>,
 }
 
 impl Scan<'_> {
@@ -58,24 +130,80 @@ impl Scan<'_> {
         self.enabled[e as usize]
     }
 
-    fn ctx(&self, s: &str, at: usize, e: Entity) -> bool {
-        context_before(s, at, self.window, e.context_words())
+    /// Whether a word of `mask` ends in the window before `at`.
+    fn before(&self, at: usize, mask: u32) -> bool {
+        let from = at.saturating_sub(self.window);
+        let i = self.hits.partition_point(|h| h.start < from);
+        self.hits[i..]
+            .iter()
+            .take_while(|h| h.start < at)
+            .any(|h| h.end <= at && h.mask & mask != 0)
+    }
+
+    /// Whether a word of `mask` starts within three bytes after `end`.
+    fn after(&self, end: usize, mask: u32) -> bool {
+        let i = self.hits.partition_point(|h| h.start < end);
+        self.hits[i..]
+            .iter()
+            .take_while(|h| h.start <= end + 3)
+            .any(|h| h.mask & mask != 0)
+    }
+
+    fn ctx(&self, _s: &str, at: usize, e: Entity) -> bool {
+        self.before(at, 1 << e as u32)
     }
 
     /// Every candidate in `s`, in order of start.
-    pub(crate) fn run(&self, s: &str, out: &mut Vec<Candidate>) {
+    pub(crate) fn run(&mut self, s: &str, out: &mut Vec<Candidate>) {
+        self.hits = self.words.hits(s);
         let b = s.as_bytes();
+        let hex = |k: usize| b[k].is_ascii_hexdigit();
         let mut i = 0;
         while i < b.len() {
+            // Lowercase letters, spaces and most punctuation start nothing: skip them fast.
+            if !TRIGGER[b[i] as usize] {
+                i += 1;
+                continue;
+            }
             let c = b[i];
             let next = match c {
                 b'0'..=b'9' | b'+' | b'(' if word_start(b, i) => self.at_number(s, i, out),
+                // `bc1…`/`tb1…` wallets and lowercase IBANs: a digit after two lowercase
+                // letters at a word start.
+                b'0'..=b'9'
+                    if i >= 2
+                        && word_start(b, i - 2)
+                        && b[i - 2].is_ascii_lowercase()
+                        && b[i - 1].is_ascii_lowercase() =>
+                {
+                    self.at_word(s, i - 2, out)
+                }
                 b'@' => {
                     self.email(s, i, out);
                     i + 1
                 }
-                b':' => self.at_colon(s, i, out),
-                b'A'..=b'Z' | b'a'..=b'z' if word_start(b, i) => self.at_word(s, i, out),
+                b':' => {
+                    if i >= 2
+                        && word_start(b, i - 2)
+                        && hex(i - 2)
+                        && hex(i - 1)
+                        && self.mac(s, i - 2, out).is_some()
+                    {
+                        i + 15
+                    } else {
+                        self.at_colon(s, i, out)
+                    }
+                }
+                b'-' if i >= 2 && word_start(b, i - 2) && hex(i - 2) && hex(i - 1) => {
+                    self.mac(s, i - 2, out).unwrap_or(i + 1)
+                }
+                b'.' if i >= 3
+                    && word_start(b, i - 3)
+                    && b[i - 3..i].eq_ignore_ascii_case(b"www") =>
+                {
+                    self.at_word(s, i - 3, out)
+                }
+                b'A'..=b'Z' if word_start(b, i) => self.at_word(s, i, out),
                 _ => i + 1,
             };
             i = next.max(i + 1);
@@ -511,13 +639,28 @@ impl Scan<'_> {
         out: &mut Vec<Candidate>,
     ) -> Option<usize> {
         let b = s.as_bytes();
-        let digits: Vec<u8> = gs
-            .iter()
-            .flat_map(|g| b[g.clone()].iter().copied())
-            .collect();
-        let n = digits.len();
-        let lens: Vec<usize> = gs.iter().map(|g| g.len()).collect();
-        let seps: Vec<&[u8]> = gs.windows(2).map(|w| &b[w[0].end..w[1].start]).collect();
+        let n: usize = gs.iter().map(|g| g.len()).sum();
+        if n > 19 || gs.len() > 12 {
+            return None;
+        }
+        // On the stack: at most 19 digits and 12 groups.
+        let mut digit_buf = [0u8; 19];
+        let mut k = 0;
+        for g in gs {
+            digit_buf[k..k + g.len()].copy_from_slice(&b[g.clone()]);
+            k += g.len();
+        }
+        let digits = &digit_buf[..n];
+        let mut len_buf = [0usize; 12];
+        for (i, g) in gs.iter().enumerate() {
+            len_buf[i] = g.len();
+        }
+        let lens = &len_buf[..gs.len()];
+        let mut sep_buf: [&[u8]; 11] = [&[]; 11];
+        for (i, w) in gs.windows(2).enumerate() {
+            sep_buf[i] = &b[w[0].end..w[1].start];
+        }
+        let seps = &sep_buf[..gs.len().saturating_sub(1)];
         let uniform = seps.windows(2).all(|w| w[0] == w[1]);
         let sep_is = |c: &[u8]| seps.iter().all(|s| *s == c);
         let start = range.start;
@@ -553,7 +696,7 @@ impl Scan<'_> {
             }
             return None;
         }
-        if n < 7 || n > 19 {
+        if !(7..=19).contains(&n) {
             return None;
         }
         if digits.iter().all(|&d| d == digits[0]) {
@@ -569,9 +712,9 @@ impl Scan<'_> {
                 || lens[..lens.len() - 1].iter().all(|&l| l == 4)
                 || lens == [4, 6, 5]
                 || lens == [4, 6, 4];
-            let luhn = checksum::luhn(&digits);
+            let luhn = checksum::luhn(digits);
             let card_ctx = self.ctx(s, start, Entity::CreditCard);
-            let score = match (luhn && n >= 13 && card_brand(&digits), luhn, card_ctx) {
+            let score = match (luhn && n >= 13 && card_brand(digits), luhn, card_ctx) {
                 (true, _, true) => 1.0,
                 (true, _, false) => 0.9,
                 (false, true, true) => 0.85,
@@ -592,7 +735,7 @@ impl Scan<'_> {
             let plain = gs.len() == 1;
             let ssn_ctx = self.ctx(s, start, Entity::UsSsn);
             let sin_ctx = self.ctx(s, start, Entity::CaSin);
-            if (ssn_shape || (plain && ssn_ctx && !sin_ctx)) && valid_ssn(&digits) {
+            if (ssn_shape || (plain && ssn_ctx && !sin_ctx)) && valid_ssn(digits) {
                 let score = match (ssn_shape, ssn_ctx) {
                     (true, true) => 1.0,
                     (true, false) => 0.85,
@@ -602,8 +745,8 @@ impl Scan<'_> {
                 return Some(range.end);
             }
             let phone_ctx =
-                self.ctx(s, start, Entity::Phone) || context_after(b, range.end, PHONE_AFTER);
-            if (sin_shape && (sin_ctx || !phone_ctx) || (plain && sin_ctx)) && valid_sin(&digits) {
+                self.ctx(s, start, Entity::Phone) || self.after(range.end, PHONE_AFTER_BIT);
+            if (sin_shape && (sin_ctx || !phone_ctx) || (plain && sin_ctx)) && valid_sin(digits) {
                 let score = match (sin_shape, sin_ctx) {
                     (true, true) => 1.0,
                     (true, false) => 0.8,
@@ -622,7 +765,7 @@ impl Scan<'_> {
             && !plus
             && (gs.len() == 1 || lens == [3, 3, 4])
             && self.ctx(s, start, Entity::UkNhs)
-            && checksum::nhs(&digits)
+            && checksum::nhs(digits)
         {
             self.push(out, Entity::UkNhs, range.clone(), 0.9);
             return Some(range.end);
@@ -631,15 +774,14 @@ impl Scan<'_> {
         if seps.iter().any(|s| *s == b"/") || !(7..=15).contains(&n) {
             return None;
         }
-        let phone_ctx =
-            self.ctx(s, start, Entity::Phone) || context_after(b, range.end, PHONE_AFTER);
-        let negative = context_before(s, start, self.window, NOT_PHONE);
+        let phone_ctx = self.ctx(s, start, Entity::Phone) || self.after(range.end, PHONE_AFTER_BIT);
+        let negative = self.before(start, NOT_PHONE_BIT);
         let nanp = (n == 10 || (n == 11 && digits[0] == b'1'))
             && {
-                let d = if n == 11 { &digits[1..] } else { &digits[..] };
+                let d = if n == 11 { &digits[1..] } else { digits };
                 (b'2'..=b'9').contains(&d[0]) && (b'2'..=b'9').contains(&d[3])
             }
-            && (gs.len() == 1 || matches!(&lens[..], [3, 3, 4] | [1, 3, 3, 4]));
+            && (gs.len() == 1 || matches!(lens, [3, 3, 4] | [1, 3, 3, 4]));
         let base: f32 = if plus && (8..=15).contains(&n) && digits[0] != b'0' {
             0.75
         } else if nanp && gs.len() > 1 {
@@ -675,22 +817,11 @@ impl Scan<'_> {
         if !lower_needed.iter().any(|e| self.on(*e)) {
             return;
         }
-        for (e, words) in [
-            (Entity::Passport, Entity::Passport.context_words()),
-            (
-                Entity::DriversLicense,
-                Entity::DriversLicense.context_words(),
-            ),
-            (Entity::SwiftBic, Entity::SwiftBic.context_words()),
-            (Entity::DateOfBirth, Entity::DateOfBirth.context_words()),
-        ] {
-            if !self.on(e) {
-                continue;
-            }
-            for w in words {
-                for (k, _) in match_indices_ci(s, w) {
-                    let from = k + w.len();
-                    self.after_keyword(s, from, e, out);
+        let hits = self.hits.clone();
+        for h in hits {
+            for e in lower_needed {
+                if self.on(e) && h.mask & (1 << e as u32) != 0 {
+                    self.after_keyword(s, h.end, e, out);
                 }
             }
         }
@@ -879,36 +1010,10 @@ fn month_date(s: &str, i: usize) -> Option<usize> {
     }
 }
 
-fn match_indices_ci<'a>(s: &'a str, w: &'a str) -> impl Iterator<Item = (usize, &'a str)> + 'a {
-    let b = s.as_bytes();
-    let wb = w.as_bytes();
-    let first = wb[0];
-    memchr::memchr2_iter(first, first.to_ascii_uppercase(), b)
-        .filter(move |&k| {
-            b.len() >= k + wb.len()
-                && b[k..k + wb.len()].eq_ignore_ascii_case(wb)
-                && (k == 0 || !b[k - 1].is_ascii_alphabetic())
-                && b.get(k + wb.len()).is_none_or(|c| !c.is_ascii_alphabetic())
-        })
-        .map(move |k| (k, w))
-}
-
 /// Words right after a number that say it is a phone number (`-Office`, ` fax`).
 const PHONE_AFTER: &[&str] = &[
     "office", "fax", "mobile", "cell", "home", "work", "phone", "tel", "landline",
 ];
-
-fn context_after(b: &[u8], end: usize, words: &[&str]) -> bool {
-    let mut k = end;
-    while k < b.len() && k - end < 3 && matches!(b[k], b' ' | b'-' | b'(' | b',' | b'\t') {
-        k += 1;
-    }
-    words.iter().any(|w| {
-        b.len() >= k + w.len()
-            && b[k..k + w.len()].eq_ignore_ascii_case(w.as_bytes())
-            && b.get(k + w.len()).is_none_or(|c| !c.is_ascii_alphabetic())
-    })
-}
 
 fn extension_end(b: &[u8], end: usize) -> usize {
     if b.get(end) == Some(&b'x') {
