@@ -504,6 +504,14 @@ impl Pipeline {
         }
     }
 
+    /// Ends a session's pseudonyms now: its vault entries are zeroized and its placeholders
+    /// can no longer be restored (they also expire after `pii.vault_ttl_secs` unused).
+    pub fn forget_session(&self, ctx: &Context) {
+        if let (Some((vault, _)), Some(session)) = (&self.vault, &ctx.session) {
+            vault.forget(session);
+        }
+    }
+
     /// Restores placeholders in every string of a tool call's arguments, at the tool boundary:
     /// the model only saw placeholders, the tool gets the values.
     pub fn restore_arguments(&self, ctx: &Context, call: &mut ToolCall) {

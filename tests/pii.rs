@@ -320,6 +320,11 @@ fn every_occurrence_is_redacted_and_placeholders_stay_consistent_across_turns() 
         call.arguments,
         serde_json::json!({"to": ["bob@example.org"], "body": "Hi ana@example.com"})
     );
+    // Ending the session forgets (and zeroizes) its values.
+    let ended = Context::new().session("ended");
+    let v = guard.check_input(&ended, "dan@example.com");
+    guard.forget_session(&ended);
+    assert_eq!(guard.restore(&ended, v.text()), "<EMAIL_1>");
     // Sessions are isolated.
     let other = Context::new().session("someone-else");
     assert_eq!(guard.restore(&other, "<EMAIL_1>"), "<EMAIL_1>");

@@ -42,4 +42,5 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(guard().restore(&ctx, v.text()), text);
     }
     let _ = guard().check_output(&ctx, text);
+    guard().forget_session(&ctx);
 });

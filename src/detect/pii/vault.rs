@@ -98,17 +98,18 @@ impl Vault {
     pub fn pseudonym(&self, session: &str, entity: Entity, value: &str) -> Option<String> {
         let now = self.clock.now_ms();
         let mut map = self.lock();
-        if !map.contains_key(session) {
+        if !map.contains_key(session) && map.len() >= self.max_sessions {
+            // Full: forget expired sessions, then the least recently used tenth, in one sweep
+            // (amortized, so a stream of new sessions does not pay a scan each).
             let ttl = self.ttl_ms;
             map.retain(|_, s| now.saturating_sub(s.touched_ms) < ttl);
             if map.len() >= self.max_sessions {
-                // Evict the least recently used session (its values are zeroized).
-                if let Some(oldest) = map
-                    .iter()
-                    .min_by_key(|(_, s)| s.touched_ms)
-                    .map(|(k, _)| k.clone())
-                {
-                    map.remove(&oldest);
+                let mut ages: Vec<(u64, String)> =
+                    map.iter().map(|(k, s)| (s.touched_ms, k.clone())).collect();
+                ages.sort_unstable();
+                let drop = (self.max_sessions / 10).max(1);
+                for (_, k) in ages.into_iter().take(drop) {
+                    map.remove(&k);
                 }
             }
         }
