@@ -291,7 +291,7 @@ impl Pii {
             window: self.window,
             enabled: &self.enabled,
             words: &self.words,
-            hits: Vec::new(),
+            cache: std::cell::Cell::new((usize::MAX, 0)),
         }
         .run(s, &mut out);
         if !self.deny.is_empty() || !self.deny_patterns.is_empty() {

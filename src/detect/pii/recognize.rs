@@ -49,14 +49,6 @@ static TRIGGER: [bool; 256] = {
     t
 };
 
-/// A context word found in the text: its span and the entities (bits) it speaks for.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Hit {
-    start: usize,
-    end: usize,
-    mask: u32,
-}
-
 const NOT_PHONE_BIT: u32 = 1 << 30;
 const PHONE_AFTER_BIT: u32 = 1 << 31;
 
@@ -97,23 +89,33 @@ impl ContextWords {
         }
     }
 
-    fn hits(&self, s: &str) -> Vec<Hit> {
+    /// The OR of the masks of the context words in `s[from..to]` (whole words of `s`).
+    fn mask_in(&self, s: &str, from: usize, to: usize, starts_within: Option<usize>) -> u32 {
         let b = s.as_bytes();
-        let mut out: Vec<Hit> = self
-            .ac
-            .find_iter(s)
-            .filter(|m| {
-                (m.start() == 0 || !b[m.start() - 1].is_ascii_alphabetic())
-                    && b.get(m.end()).is_none_or(|c| !c.is_ascii_alphabetic())
-            })
-            .map(|m| Hit {
-                start: m.start(),
-                end: m.end(),
-                mask: self.masks[m.pattern().as_usize()],
-            })
-            .collect();
-        out.sort_by_key(|h| h.start);
-        out
+        let mut from = from.min(to);
+        while !s.is_char_boundary(from) {
+            from += 1;
+        }
+        let mut to = to.min(s.len());
+        while !s.is_char_boundary(to) {
+            to -= 1;
+        }
+        if from >= to {
+            return 0;
+        }
+        let input = aho_corasick::Input::new(s).range(from..to);
+        let mut mask = 0;
+        for m in self.ac.find_iter(input) {
+            if starts_within.is_some_and(|lim| m.start() > lim) {
+                break;
+            }
+            if (m.start() == 0 || !b[m.start() - 1].is_ascii_alphabetic())
+                && b.get(m.end()).is_none_or(|c| !c.is_ascii_alphabetic())
+            {
+                mask |= self.masks[m.pattern().as_usize()];
+            }
+        }
+        mask
     }
 }
 
@@ -122,7 +124,8 @@ pub(crate) struct Scan<'a> {
     pub(crate) window: usize,
     pub(crate) enabled: &'a [bool; Entity::COUNT],
     pub(crate) words: &'a ContextWords,
-    pub(crate) hits: Vec<Hit>,
+    /// The last window asked about: (position, mask of the context words before it).
+    pub(crate) cache: std::cell::Cell<(usize, u32)>,
 }
 
 impl Scan<'_> {
@@ -130,32 +133,33 @@ impl Scan<'_> {
         self.enabled[e as usize]
     }
 
-    /// Whether a word of `mask` ends in the window before `at`.
-    fn before(&self, at: usize, mask: u32) -> bool {
-        let from = at.saturating_sub(self.window);
-        let i = self.hits.partition_point(|h| h.start < from);
-        self.hits[i..]
-            .iter()
-            .take_while(|h| h.start < at)
-            .any(|h| h.end <= at && h.mask & mask != 0)
+    /// Whether a context word of `mask` lies in the window before `at`.
+    fn before(&self, s: &str, at: usize, mask: u32) -> bool {
+        let (pos, m) = self.cache.get();
+        let m = if pos == at && at != usize::MAX {
+            m
+        } else {
+            let m = self
+                .words
+                .mask_in(s, at.saturating_sub(self.window), at, None);
+            self.cache.set((at, m));
+            m
+        };
+        m & mask != 0
     }
 
-    /// Whether a word of `mask` starts within three bytes after `end`.
-    fn after(&self, end: usize, mask: u32) -> bool {
-        let i = self.hits.partition_point(|h| h.start < end);
-        self.hits[i..]
-            .iter()
-            .take_while(|h| h.start <= end + 3)
-            .any(|h| h.mask & mask != 0)
+    /// Whether a context word of `mask` starts within three bytes after `end`.
+    fn after(&self, s: &str, end: usize, mask: u32) -> bool {
+        self.words.mask_in(s, end, end + 24, Some(end + 3)) & mask != 0
     }
 
-    fn ctx(&self, _s: &str, at: usize, e: Entity) -> bool {
-        self.before(at, 1 << e as u32)
+    fn ctx(&self, s: &str, at: usize, e: Entity) -> bool {
+        self.before(s, at, 1 << e as u32)
     }
 
     /// Every candidate in `s`, in order of start.
     pub(crate) fn run(&mut self, s: &str, out: &mut Vec<Candidate>) {
-        self.hits = self.words.hits(s);
+        self.cache.set((usize::MAX, 0));
         let b = s.as_bytes();
         let hex = |k: usize| b[k].is_ascii_hexdigit();
         let mut i = 0;
@@ -177,6 +181,10 @@ impl Scan<'_> {
                         && b[i - 1].is_ascii_lowercase() =>
                 {
                     self.at_word(s, i - 2, out)
+                }
+                // `a56319335`: one lowercase letter, then digits (licence and passport numbers).
+                b'0'..=b'9' if i >= 1 && word_start(b, i - 1) && b[i - 1].is_ascii_lowercase() => {
+                    self.at_word(s, i - 1, out)
                 }
                 b'@' => {
                     self.email(s, i, out);
@@ -208,7 +216,6 @@ impl Scan<'_> {
             };
             i = next.max(i + 1);
         }
-        self.keyword_driven(s, out);
         out.sort_by_key(|c| (c.range.start, std::cmp::Reverse(c.range.end)));
     }
 
@@ -278,7 +285,31 @@ impl Scan<'_> {
                 return end;
             }
         }
-        j
+        // Identifiers that are personal data only after a word that names them.
+        let before = out.len();
+        let has_digit = word.iter().any(u8::is_ascii_digit);
+        let bic_shape =
+            (word.len() == 8 || word.len() == 11) && word[..6].iter().all(u8::is_ascii_uppercase);
+        if has_digit && self.ctx(s, i, Entity::Passport) {
+            self.after_keyword(s, i, Entity::Passport, out);
+        }
+        if out.len() == before && has_digit && self.ctx(s, i, Entity::DriversLicense) {
+            self.after_keyword(s, i, Entity::DriversLicense, out);
+        }
+        if out.len() == before && bic_shape && self.ctx(s, i, Entity::SwiftBic) {
+            self.after_keyword(s, i, Entity::SwiftBic, out);
+        }
+        if out.len() == before
+            && is_month(word)
+            && self.ctx(s, i, Entity::DateOfBirth)
+            && let Some(end) = month_date(s, i)
+        {
+            self.push(out, Entity::DateOfBirth, i..end, 0.85);
+        }
+        match out.last() {
+            Some(c) if out.len() > before => c.range.end.max(j),
+            _ => j,
+        }
     }
 
     fn iban(&self, s: &str, i: usize, out: &mut Vec<Candidate>) -> Option<usize> {
@@ -544,6 +575,43 @@ impl Scan<'_> {
                 return end;
             }
         }
+        // Dates of birth written with a month name (`14 March 1985`, `march 14, 1985`) and
+        // driver's-licence numbers starting with a digit, after the words that name them.
+        if b[i].is_ascii_digit()
+            && self.on(Entity::DateOfBirth)
+            && self.ctx(s, i, Entity::DateOfBirth)
+        {
+            if let Some(end) = month_date(s, i) {
+                self.push(out, Entity::DateOfBirth, i..end, 0.85);
+                return end;
+            }
+            // `march 14, 1985`: the month word just before.
+            let mut k = i;
+            while k > 0 && b[k - 1] == b' ' {
+                k -= 1;
+            }
+            let mut m = k;
+            while m > 0 && b[m - 1].is_ascii_alphabetic() {
+                m -= 1;
+            }
+            if m < k
+                && is_month(&b[m..k])
+                && let Some(end) = month_date(s, m)
+            {
+                self.push(out, Entity::DateOfBirth, m..end, 0.85);
+                return end;
+            }
+        }
+        if b[i].is_ascii_digit()
+            && self.on(Entity::DriversLicense)
+            && self.ctx(s, i, Entity::DriversLicense)
+        {
+            let before = out.len();
+            self.after_keyword(s, i, Entity::DriversLicense, out);
+            if let Some(c) = out.get(before) {
+                return c.range.end;
+            }
+        }
         // Digit groups with one- or two-character separators.
         let mut groups: Vec<Range<usize>> = Vec::with_capacity(8);
         let mut j = i;
@@ -745,7 +813,7 @@ impl Scan<'_> {
                 return Some(range.end);
             }
             let phone_ctx =
-                self.ctx(s, start, Entity::Phone) || self.after(range.end, PHONE_AFTER_BIT);
+                self.ctx(s, start, Entity::Phone) || self.after(s, range.end, PHONE_AFTER_BIT);
             if (sin_shape && (sin_ctx || !phone_ctx) || (plain && sin_ctx)) && valid_sin(digits) {
                 let score = match (sin_shape, sin_ctx) {
                     (true, true) => 1.0,
@@ -774,8 +842,9 @@ impl Scan<'_> {
         if seps.iter().any(|s| *s == b"/") || !(7..=15).contains(&n) {
             return None;
         }
-        let phone_ctx = self.ctx(s, start, Entity::Phone) || self.after(range.end, PHONE_AFTER_BIT);
-        let negative = self.before(start, NOT_PHONE_BIT);
+        let phone_ctx =
+            self.ctx(s, start, Entity::Phone) || self.after(s, range.end, PHONE_AFTER_BIT);
+        let negative = self.before(s, start, NOT_PHONE_BIT);
         let nanp = (n == 10 || (n == 11 && digits[0] == b'1'))
             && {
                 let d = if n == 11 { &digits[1..] } else { digits };
@@ -803,28 +872,6 @@ impl Scan<'_> {
             return Some(end);
         }
         None
-    }
-
-    /// Identifiers that are only personal data next to a word that names them: passport and
-    /// driver's-licence numbers, SWIFT/BIC codes, dates of birth written with month names.
-    fn keyword_driven(&self, s: &str, out: &mut Vec<Candidate>) {
-        let lower_needed = [
-            Entity::Passport,
-            Entity::DriversLicense,
-            Entity::SwiftBic,
-            Entity::DateOfBirth,
-        ];
-        if !lower_needed.iter().any(|e| self.on(*e)) {
-            return;
-        }
-        let hits = self.hits.clone();
-        for h in hits {
-            for e in lower_needed {
-                if self.on(e) && h.mask & (1 << e as u32) != 0 {
-                    self.after_keyword(s, h.end, e, out);
-                }
-            }
-        }
     }
 
     fn after_keyword(&self, s: &str, from: usize, e: Entity, out: &mut Vec<Candidate>) {
@@ -956,22 +1003,32 @@ const NOT_PHONE: &[&str] = &[
     "sku", "id",
 ];
 
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// Whether `w` is a month name or its abbreviation (`Mar`, `Sept.`).
+fn is_month(w: &[u8]) -> bool {
+    let w = w.strip_suffix(b".").unwrap_or(w);
+    w.len() >= 3
+        && MONTHS
+            .iter()
+            .any(|m| m.len() >= w.len() && m.as_bytes()[..w.len()].eq_ignore_ascii_case(w))
+}
+
 /// `Month D, YYYY`, `D Month YYYY` or `Month YYYY` starting at `i`; the end.
 fn month_date(s: &str, i: usize) -> Option<usize> {
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
     let mut stop = s.len().min(i + 40);
     while !s.is_char_boundary(stop) {
         stop -= 1;
@@ -988,12 +1045,7 @@ fn month_date(s: &str, i: usize) -> Option<usize> {
         .filter(|(_, t)| !t.is_empty())
         .take(3)
         .collect();
-    let is_month = |t: &str| {
-        t.len() >= 3
-            && MONTHS
-                .iter()
-                .any(|m| m.starts_with(t.trim_end_matches('.')))
-    };
+    let is_month = |t: &str| is_month(t.as_bytes());
     let is_day = |t: &str| {
         t.trim_end_matches(|c: char| c.is_ascii_alphabetic())
             .parse::<u8>()
