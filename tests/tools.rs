@@ -725,3 +725,40 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn personal_data_exfiltrated_through_arguments_is_blocked() {
+    let policy = ToolPolicy::from_toml(
+        "[tools.post]\nroles = [\"*\"]\nargs.text = { type = \"string\", required = true, scan = [\"pii\"] }\n",
+        "p.toml",
+    )
+    .unwrap();
+    let guard = Pipeline::builder()
+        .tool_policy(policy)
+        .detector(
+            palisade::detect::pii::Pii::builtin().unwrap(),
+            &[CheckKind::ToolCall],
+        )
+        .build()
+        .unwrap();
+    let ctx = Context::new().session("s");
+    let v = guard.check_tool_call(
+        &ctx,
+        &call(
+            "post",
+            json!({"text": "card 4111 1111 1111 1111 exp 04/29"}),
+        ),
+    );
+    assert!(v.is_blocked(), "{:?}", v.findings());
+    let f = v
+        .findings()
+        .iter()
+        .find(|f| f.detector == "pii.credit_card")
+        .unwrap();
+    assert_eq!(f.argument.as_deref(), Some("/text"));
+    assert!(
+        guard
+            .check_tool_call(&ctx, &call("post", json!({"text": "see you at noon"})))
+            .is_allowed()
+    );
+}

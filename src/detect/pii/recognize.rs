@@ -299,7 +299,9 @@ impl Scan<'_> {
         if out.len() == before && bic_shape && self.ctx(s, i, Entity::SwiftBic) {
             self.after_keyword(s, i, Entity::SwiftBic, out);
         }
+        // A month name followed by a number (`March 14`, `March 1985`) after a birth word.
         if out.len() == before
+            && b[j..b.len().min(j + 4)].iter().any(u8::is_ascii_digit)
             && is_month(word)
             && self.ctx(s, i, Entity::DateOfBirth)
             && let Some(end) = month_date(s, i)
@@ -1021,7 +1023,8 @@ const MONTHS: [&str; 12] = [
 /// Whether `w` is a month name or its abbreviation (`Mar`, `Sept.`).
 fn is_month(w: &[u8]) -> bool {
     let w = w.strip_suffix(b".").unwrap_or(w);
-    w.len() >= 3
+    (3..=9).contains(&w.len())
+        && b"jfmasondJFMASOND".contains(&w[0])
         && MONTHS
             .iter()
             .any(|m| m.len() >= w.len() && m.as_bytes()[..w.len()].eq_ignore_ascii_case(w))
