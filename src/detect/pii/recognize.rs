@@ -579,15 +579,8 @@ impl Scan<'_> {
         }
         // Dates of birth written with a month name (`14 March 1985`, `march 14, 1985`) and
         // driver's-licence numbers starting with a digit, after the words that name them.
-        if b[i].is_ascii_digit()
-            && self.on(Entity::DateOfBirth)
-            && self.ctx(s, i, Entity::DateOfBirth)
-        {
-            if let Some(end) = month_date(s, i) {
-                self.push(out, Entity::DateOfBirth, i..end, 0.85);
-                return end;
-            }
-            // `march 14, 1985`: the month word just before.
+        if b[i].is_ascii_digit() && self.on(Entity::DateOfBirth) {
+            // Cheap shape first (a month word right after or right before), then context.
             let mut k = i;
             while k > 0 && b[k - 1] == b' ' {
                 k -= 1;
@@ -596,22 +589,35 @@ impl Scan<'_> {
             while m > 0 && b[m - 1].is_ascii_alphabetic() {
                 m -= 1;
             }
-            if m < k
-                && is_month(&b[m..k])
-                && let Some(end) = month_date(s, m)
+            let month_before = m < k && is_month(&b[m..k]);
+            let day_first = if month_before { None } else { month_date(s, i) };
+            if (month_before || day_first.is_some())
+                && self.ctx(s, if month_before { m } else { i }, Entity::DateOfBirth)
             {
-                self.push(out, Entity::DateOfBirth, m..end, 0.85);
-                return end;
+                if let Some(end) = day_first {
+                    self.push(out, Entity::DateOfBirth, i..end, 0.85);
+                    return end;
+                }
+                if let Some(end) = month_date(s, m) {
+                    self.push(out, Entity::DateOfBirth, m..end, 0.85);
+                    return end;
+                }
             }
         }
-        if b[i].is_ascii_digit()
-            && self.on(Entity::DriversLicense)
-            && self.ctx(s, i, Entity::DriversLicense)
-        {
-            let before = out.len();
-            self.after_keyword(s, i, Entity::DriversLicense, out);
-            if let Some(c) = out.get(before) {
-                return c.range.end;
+        if b[i].is_ascii_digit() && self.on(Entity::DriversLicense) {
+            // A licence number has five or more characters (or dash-joined groups).
+            let mut z = i;
+            while z < b.len()
+                && (is_alnum(b[z]) || (b[z] == b'-' && b.get(z + 1).is_some_and(|c| is_alnum(*c))))
+            {
+                z += 1;
+            }
+            if z - i >= 5 && self.ctx(s, i, Entity::DriversLicense) {
+                let before = out.len();
+                self.after_keyword(s, i, Entity::DriversLicense, out);
+                if let Some(c) = out.get(before) {
+                    return c.range.end;
+                }
             }
         }
         // Digit groups with one- or two-character separators.
