@@ -397,3 +397,40 @@ fn hash_without_a_key_and_unknown_entities_are_construction_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn person_names_need_a_known_pair_or_an_introduction() {
+    assert_finds(
+        "Please forward this to Maria Lopez before noon.",
+        Entity::Person,
+        "Maria Lopez",
+    );
+    assert_finds(
+        "My name is Rubija and I need help.",
+        Entity::Person,
+        "Rubija",
+    );
+    assert_finds(
+        "Dear Katrine, thanks for the update.",
+        Entity::Person,
+        "Katrine",
+    );
+    assert_finds(
+        "Name: Faina D. Yefremova",
+        Entity::Person,
+        "Faina D. Yefremova",
+    );
+    assert_finds("Please ask Mr. Novak about it", Entity::Person, "Novak");
+    // Ordinary capitalized words, places, streets, companies, code and log lines.
+    for t in [
+        "Will you check the June report? Grant access to the Sales team.",
+        "The office moved to 12 Victoria Street near Hyde Park.",
+        "I work at Morgan Stanley Ltd in Paris.",
+        "let user = UserService.find(MarkBrown); PaulSmith_id = 3",
+        "2024-03-01T10:00:00Z INFO AuthService: Login failed for Admin",
+        "ERROR Thomas.Process() failed at Line 42",
+        "I'm Happy When It Rains",
+    ] {
+        assert_none(t, Entity::Person);
+    }
+}

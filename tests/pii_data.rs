@@ -26,6 +26,7 @@ fn ours(gold: &str) -> Option<Entity> {
         "US_SSN" => Entity::UsSsn,
         "DOMAIN_NAME" | "URL" => Entity::Url,
         "US_DRIVER_LICENSE" => Entity::DriversLicense,
+        "PERSON" => Entity::Person,
         _ => return None,
     })
 }
@@ -51,10 +52,14 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
     .unwrap();
     let show = std::env::var_os("PALISADE_SHOW_MISSES").is_some();
     let mut counts: BTreeMap<&'static str, Counts> = BTreeMap::new();
+    let mut wnut = Counts::default();
     for file in [
         "presidio_research_synth_v2.jsonl",
         "presidio_research_generated_large.jsonl",
+        "wnut17_train_dev.jsonl",
     ] {
+        // WNUT-17 (tweets, names often lowercase) is scored for person names only, apart.
+        let person_only = file.starts_with("wnut17");
         let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
             eprintln!("SKIP: {file} missing");
             continue;
@@ -90,17 +95,22 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
                     "US_SSN",
                     "URL",
                     "US_DRIVER_LICENSE",
+                    "PERSON",
                 ]
                 .iter()
                 .any(|g| ours(g) == Some(e));
-                if !evaluated {
+                if !evaluated || (person_only && e != Entity::Person) {
                     continue;
                 }
                 let hit = gold
                     .iter()
                     .enumerate()
                     .find(|(i, (ge, s, z))| !matched[*i] && *ge == e && r.start < *z && *s < r.end);
-                let c = counts.entry(e.name()).or_default();
+                let c = if person_only {
+                    &mut wnut
+                } else {
+                    counts.entry(e.name()).or_default()
+                };
                 match hit {
                     Some((i, _)) => {
                         matched[i] = true;
@@ -115,8 +125,12 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
                 }
             }
             for (i, (e, s, z)) in gold.iter().enumerate() {
-                if !matched[i] {
-                    counts.entry(e.name()).or_default().fn_ += 1;
+                if !matched[i] && (!person_only || *e == Entity::Person) {
+                    if person_only {
+                        wnut.fn_ += 1;
+                    } else {
+                        counts.entry(e.name()).or_default().fn_ += 1;
+                    }
                     if show {
                         eprintln!("MISS {:?}: {:?} in {:?}", e, &t[*s..*z], t);
                     }
@@ -134,6 +148,7 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
         ("us_ssn", 0.99),
         ("url", 0.99),
         ("drivers_license", 0.99),
+        ("person", 0.42),
     ]
     .into_iter()
     .collect();
@@ -155,6 +170,29 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
         {
             failures.push(format!("{name}: F1 {f1:.3} < {floor}"));
         }
+    }
+    let precision = |c: &Counts| c.tp as f64 / (c.tp + c.fp).max(1) as f64;
+    let recall = |c: &Counts| c.tp as f64 / (c.tp + c.fn_).max(1) as f64;
+    eprintln!(
+        "person (wnut17)  precision {:.3} recall {:.3}  (tp {} fp {} fn {})",
+        precision(&wnut),
+        recall(&wnut),
+        wnut.tp,
+        wnut.fp,
+        wnut.fn_
+    );
+    // Names are precision first: at least 0.90 (the bar) on presidio-research; on
+    // WNUT-17 tweets (some real names are unlabelled there) the measured 0.857 is the floor.
+    if let Some(p) = counts.get("person") {
+        if precision(p) < 0.95 {
+            failures.push(format!("person precision {:.3} < 0.95", precision(p)));
+        }
+    }
+    if wnut.tp + wnut.fp > 0 && precision(&wnut) < 0.85 {
+        failures.push(format!(
+            "person precision on wnut17 {:.3} < 0.85",
+            precision(&wnut)
+        ));
     }
     assert!(failures.is_empty(), "{failures:?}");
 }

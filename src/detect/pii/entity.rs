@@ -38,6 +38,9 @@ pub enum Entity {
     UkNhs,
     /// UK National Insurance number (prefix rules).
     UkNino,
+    /// A person's name: a known given name and surname, or a known name after a word that
+    /// introduces a person (`my name is`, `Dear`, `Mr.`, `Name:`).
+    Person,
     /// A web address (`https://…`, `www.…`): personal when it names someone's site or
     /// profile. Off unless listed in `pii.entities`.
     Url,
@@ -45,7 +48,7 @@ pub enum Entity {
 
 impl Entity {
     /// How many there are.
-    pub const COUNT: usize = 17;
+    pub const COUNT: usize = 18;
 
     /// All of them.
     pub const ALL: [Entity; Entity::COUNT] = [
@@ -65,6 +68,7 @@ impl Entity {
         Entity::DriversLicense,
         Entity::UkNhs,
         Entity::UkNino,
+        Entity::Person,
         Entity::Url,
     ];
 
@@ -87,6 +91,7 @@ impl Entity {
             Entity::DriversLicense => "drivers_license",
             Entity::UkNhs => "uk_nhs",
             Entity::UkNino => "uk_nino",
+            Entity::Person => "person",
             Entity::Url => "url",
         }
     }
@@ -110,6 +115,7 @@ impl Entity {
             Entity::DriversLicense => "pii.drivers_license",
             Entity::UkNhs => "pii.uk_nhs",
             Entity::UkNino => "pii.uk_nino",
+            Entity::Person => "pii.person",
             Entity::Url => "pii.url",
         }
     }
@@ -133,6 +139,7 @@ impl Entity {
             Entity::DriversLicense => "DRIVERS_LICENSE",
             Entity::UkNhs => "UK_NHS",
             Entity::UkNino => "UK_NINO",
+            Entity::Person => "PERSON",
             Entity::Url => "URL",
         }
     }
@@ -227,6 +234,7 @@ impl Entity {
             ],
             Entity::UkNhs => &["nhs", "nhs number", "nhs no"],
             Entity::UkNino => &["national insurance", "nino", "ni number", "ni no"],
+            Entity::Person => &[],
             Entity::Url => &[],
         }
     }

@@ -9,6 +9,7 @@
 
 mod checksum;
 mod entity;
+mod person;
 mod recognize;
 mod vault;
 
@@ -253,7 +254,10 @@ impl Pii {
             deny_patterns,
             vault,
             restore_output: config.restore_output,
-            words: ContextWords::new(),
+            words: {
+                person::warm_up();
+                ContextWords::new()
+            },
         })
     }
 
@@ -466,6 +470,7 @@ fn describe(e: Entity) -> &'static str {
         Entity::DriversLicense => "driver's licence number",
         Entity::UkNhs => "NHS number (mod-11 valid)",
         Entity::UkNino => "UK National Insurance number",
+        Entity::Person => "person name",
         Entity::Url => "web address",
     }
 }

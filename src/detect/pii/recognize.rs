@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use super::checksum;
 use super::entity::Entity;
+use super::person;
 
 /// A recognized value: its entity, byte range in the view, and score.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +47,12 @@ static TRIGGER: [bool; 256] = {
     t[b':' as usize] = true;
     t[b'-' as usize] = true;
     t[b'.' as usize] = true;
+    // UTF-8 lead bytes: words of other scripts may be names.
+    let mut c = 0xC0usize;
+    while c < 0xF8 {
+        t[c] = true;
+        c += 1;
+    }
     t
 };
 
@@ -212,6 +219,23 @@ impl Scan<'_> {
                     self.at_word(s, i - 3, out)
                 }
                 b'A'..=b'Z' if word_start(b, i) => self.at_word(s, i, out),
+                0xC0..
+                    if self.on(Entity::Person)
+                        && (i == 0
+                            || !s[..i]
+                                .chars()
+                                .next_back()
+                                .is_some_and(char::is_alphanumeric))
+                        && s[i..].chars().next().is_some_and(char::is_uppercase) =>
+                {
+                    match person::person_at(s, i) {
+                        Some((end, score)) => {
+                            self.push(out, Entity::Person, i..end, score);
+                            end
+                        }
+                        None => i + s[i..].chars().next().map_or(1, char::len_utf8),
+                    }
+                }
                 _ => i + 1,
             };
             i = next.max(i + 1);
@@ -307,6 +331,13 @@ impl Scan<'_> {
             && let Some(end) = month_date(s, i)
         {
             self.push(out, Entity::DateOfBirth, i..end, 0.85);
+        }
+        if out.len() == before
+            && self.on(Entity::Person)
+            && let Some((end, score)) = person::person_at(s, i)
+        {
+            self.push(out, Entity::Person, i..end, score);
+            return end;
         }
         match out.last() {
             Some(c) if out.len() > before => c.range.end.max(j),

@@ -1,0 +1,426 @@
+//! Person names, precision first: capitalized words that are known given names or surnames
+//! (lists generated from the `faker` locale providers by `scripts/gen_names.py`), reported only
+//! as a first-name + surname pair or next to a word that introduces a person (`my name is`,
+//! `Dear`, `Mr.`, `Name:`, a signature). Code identifiers, ALL-CAPS words and words glued to
+//! code punctuation never count.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+struct Names {
+    first: HashSet<&'static str>,
+    last: HashSet<&'static str>,
+}
+
+fn load(src: &'static str) -> HashSet<&'static str> {
+    src.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+static NAMES: LazyLock<Names> = LazyLock::new(|| Names {
+    first: load(include_str!("names/first.txt")),
+    last: load(include_str!("names/last.txt")),
+});
+
+/// Loads the name lists (a pipeline does it at construction, not on the first check).
+pub(crate) fn warm_up() {
+    LazyLock::force(&NAMES);
+}
+
+/// Words that introduce a person when they come right before a name (lowercase; `:` and `.`
+/// are stripped before comparing).
+const INTRO: &[&str] = &[
+    "name is",
+    "name",
+    "names",
+    "i am",
+    "i'm",
+    "im",
+    "this is",
+    "called",
+    "named",
+    "dear",
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "thank you",
+    "regards",
+    "sincerely",
+    "cheers",
+    "best",
+    "signed",
+    "attn",
+    "contact",
+    "patient",
+    "customer",
+    "client",
+    "employee",
+    "user",
+    "manager",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "dr",
+    "prof",
+    "sir",
+    "madam",
+    "mister",
+    "son",
+    "daughter",
+    "wife",
+    "husband",
+    "friend",
+    "colleague",
+    "boss",
+    "nurse",
+    "doctor",
+    "author",
+    "owner",
+    "holder",
+    "applicant",
+    "member",
+    "guest",
+    "tenant",
+    "mme",
+    "mlle",
+    "sr",
+    "sra",
+    "herr",
+    "frau",
+];
+
+/// Words after a capitalized run that make it a place or an organization, not a person.
+const NOT_PERSON_AFTER: &[&str] = &[
+    "street",
+    "st",
+    "avenue",
+    "ave",
+    "road",
+    "rd",
+    "lane",
+    "ln",
+    "drive",
+    "boulevard",
+    "blvd",
+    "way",
+    "pass",
+    "trail",
+    "bypass",
+    "mall",
+    "loop",
+    "flat",
+    "flats",
+    "park",
+    "hills",
+    "hill",
+    "cove",
+    "coves",
+    "lodge",
+    "bridge",
+    "gateway",
+    "forges",
+    "forge",
+    "square",
+    "place",
+    "court",
+    "crescent",
+    "close",
+    "terrace",
+    "plaza",
+    "circle",
+    "highway",
+    "parkway",
+    "row",
+    "gardens",
+    "grove",
+    "heights",
+    "valley",
+    "view",
+    "point",
+    "creek",
+    "river",
+    "lake",
+    "island",
+    "station",
+    "port",
+    "harbor",
+    "harbour",
+    "ltd",
+    "inc",
+    "llc",
+    "corp",
+    "group",
+    "capital",
+    "bank",
+    "university",
+    "school",
+    "schools",
+    "news",
+    "company",
+    "co",
+    "gmbh",
+    "sa",
+    "ag",
+    "plc",
+    "hotel",
+    "hospital",
+    "center",
+    "centre",
+    "airport",
+    "church",
+    "mount",
+    "fort",
+    "estates",
+    "meadows",
+    "ridge",
+    "shores",
+    "springs",
+    "village",
+    "ville",
+    "city",
+    "county",
+    "state",
+    "junction",
+    "mews",
+    "walk",
+    "rise",
+    "end",
+    "green",
+    "fields",
+    "route",
+    "via",
+    "pike",
+];
+
+/// Words before a capitalized run that make it part of an address.
+const STREET_BEFORE: &[&str] = &[
+    "via", "calle", "rua", "rue", "ul", "avenida", "av", "corner", "street", "st", "avenue",
+    "road", "plaza", "piazza", "viale", "strada", "carrer", "straße", "strasse",
+];
+
+/// Words before a lone capitalized word that make it a place more often than a person.
+const NOT_PERSON_BEFORE: &[&str] = &[
+    "of", "in", "at", "on", "to", "from", "near", "visit", "visited",
+];
+
+/// Introductions strong enough that the name need not be in the lists (`My name is Rubija`).
+const STRONG_INTRO: &[&str] = &[
+    "name is", "name", "names", "called", "named", "mr", "mrs", "ms", "mx", "dr", "prof", "miss",
+];
+
+/// Capitalized words that follow greetings and titles without being names.
+const NOT_NAMES: &[&str] = &[
+    "Customer",
+    "Customers",
+    "Team",
+    "Sir",
+    "Madam",
+    "All",
+    "Everyone",
+    "Friends",
+    "Support",
+    "Admin",
+    "User",
+    "Colleagues",
+    "Valued",
+    "Hiring",
+    "Manager",
+    "Applicant",
+    "Not",
+    "Here",
+    "Happy",
+    "Sorry",
+    "Sure",
+    "Fine",
+    "Good",
+    "Back",
+    "Available",
+    "Interested",
+    "Looking",
+    "Writing",
+    "Calling",
+    "Unable",
+    "Able",
+    "Going",
+    "Glad",
+    "New",
+    "The",
+    "A",
+    "An",
+    "After",
+    "Before",
+    "In",
+    "On",
+    "At",
+    "For",
+    "With",
+    "From",
+    "By",
+    "Of",
+    "To",
+    "And",
+    "Or",
+    "But",
+];
+
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "mister", "mme", "mlle", "herr", "frau",
+    "sr", "sra",
+];
+
+/// A capitalized word: an uppercase letter, then lowercase letters (with `'` or `-` inside).
+fn capitalized(w: &str) -> bool {
+    let mut chars = w.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    if !first.is_uppercase() {
+        return false;
+    }
+    let rest: Vec<char> = chars.collect();
+    !rest.is_empty()
+        && rest
+            .iter()
+            .all(|c| c.is_lowercase() || *c == '\'' || *c == '-')
+        && rest.last().is_some_and(|c| c.is_lowercase())
+}
+
+/// The lowercase words right before `at` (up to `n`), skipping `:`, `,`, `.` and line breaks.
+fn words_before(s: &str, at: usize, n: usize) -> Vec<String> {
+    let mut from = at.saturating_sub(40);
+    while !s.is_char_boundary(from) {
+        from += 1;
+    }
+    let hay = &s[from..at];
+    hay.split(|c: char| c.is_whitespace() || c == ':' || c == ',' || c == '.')
+        .filter(|w| !w.is_empty())
+        .rev()
+        .take(n)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// A person name starting at byte `i` (a word start): the span's end and its score.
+pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
+    let b = s.as_bytes();
+    // Glued to code punctuation: an identifier, a path, a call.
+    if i > 0 && b"._/\\=(<[{@#$`*".contains(&b[i - 1]) {
+        return None;
+    }
+    let mut words: Vec<(usize, usize)> = Vec::with_capacity(4);
+    let mut k = i;
+    while words.len() < 4 {
+        let end = s[k..]
+            .char_indices()
+            .find(|(_, c)| !(c.is_alphabetic() || *c == '\'' || *c == '-'))
+            .map_or(s.len(), |(o, _)| k + o);
+        let w = &s[k..end];
+        // A middle initial (`Faina D. Yefremova`, `Ravil G Yefimov`).
+        let initial = !words.is_empty() && w.len() == 1 && b[k].is_ascii_uppercase();
+        if end == k || !(capitalized(w) || initial) {
+            break;
+        }
+        let after = if initial && b.get(end) == Some(&b'.') {
+            end + 1
+        } else {
+            end
+        };
+        if initial {
+            // An initial must be followed by the surname.
+            if b.get(after) != Some(&b' ') {
+                break;
+            }
+        } else {
+            words.push((k, end));
+        }
+        if b.get(after) == Some(&b' ')
+            && b.get(after + 1)
+                .is_some_and(|c| c.is_ascii_uppercase() || *c >= 0x80)
+        {
+            k = after + 1;
+        } else {
+            break;
+        }
+    }
+    let &(_, end) = words.last()?;
+    if matches!(b.get(end), Some(b'_' | b'(' | b'[' | b'=' | b'/' | b'@'))
+        || (b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(u8::is_ascii_alphanumeric))
+    {
+        return None;
+    }
+    // A street, place or company name: `Marina Fort Street`, `Miller Ltd`.
+    let last_word = s[words[words.len() - 1].0..end].to_lowercase();
+    let next_word: String = s[end..]
+        .trim_start_matches([' ', '.'])
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    if NOT_PERSON_AFTER.contains(&last_word.as_str())
+        || NOT_PERSON_AFTER.contains(&next_word.as_str())
+    {
+        return None;
+    }
+    let names = &*NAMES;
+    let word = |k: usize| &s[words[k].0..words[k].1];
+    let first_known = names.first.contains(word(0));
+    let last_known = words.len() >= 2 && names.last.contains(word(words.len() - 1));
+    let before = words_before(s, i, 3);
+    let pair = words.len() >= 2
+        && NAMES.first.contains(&s[words[0].0..words[0].1])
+        && NAMES
+            .last
+            .contains(&s[words[words.len() - 1].0..words[words.len() - 1].1]);
+    if let Some(w) = before.first()
+        && (w.bytes().all(|c| c.is_ascii_digit())
+            || STREET_BEFORE.contains(&w.as_str())
+            || (!pair && NOT_PERSON_BEFORE.contains(&w.as_str())))
+    {
+        return None;
+    }
+    let two = |a: usize, b: usize| {
+        format!(
+            "{} {}",
+            before.get(b).map_or("", String::as_str),
+            before.get(a).map_or("", String::as_str)
+        )
+    };
+    let intro = before.first().is_some_and(|w| INTRO.contains(&w.as_str()))
+        || INTRO.contains(&two(0, 1).trim())
+        || INTRO.contains(
+            &format!(
+                "{} {}",
+                two(1, 2).trim(),
+                before.first().map_or("", String::as_str)
+            )
+            .trim(),
+        );
+    let title = before.first().is_some_and(|w| TITLES.contains(&w.as_str()));
+    let strong = before
+        .first()
+        .is_some_and(|w| STRONG_INTRO.contains(&w.as_str()))
+        || STRONG_INTRO.contains(&two(0, 1).trim());
+    if NOT_NAMES.contains(&word(0)) {
+        return None;
+    }
+    let score = match (words.len(), first_known, last_known) {
+        (n, true, true) if n >= 2 => {
+            if intro {
+                0.9
+            } else {
+                0.75
+            }
+        }
+        (1, true, _) if intro => 0.7,
+        (1, false, _) if title && names.last.contains(word(0)) => 0.8,
+        (n, false, true) if n >= 2 && (intro || title) => 0.75,
+        (n, true, false) if n >= 2 && intro => 0.7,
+        _ if strong => 0.7,
+        _ => return None,
+    };
+    Some((end, score))
+}
