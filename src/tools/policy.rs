@@ -364,10 +364,10 @@ pub struct ToolPolicy {
     scans: Vec<String>,
 }
 
-/// FNV-1a for tool-name lookups: the keys are the policy's own names, so there is nothing for
-/// an attacker to flood, and it is several times cheaper than SipHash on short names.
+/// FNV-1a for lookups in fixed sets (tool names, name lists): the keys are our own, so there is
+/// nothing for an attacker to flood, and it is several times cheaper than SipHash on short keys.
 #[derive(Clone, Copy, Debug, Default)]
-struct Fnv;
+pub(crate) struct Fnv;
 
 impl std::hash::BuildHasher for Fnv {
     type Hasher = FnvHasher;
@@ -376,7 +376,7 @@ impl std::hash::BuildHasher for Fnv {
     }
 }
 
-struct FnvHasher(u64);
+pub(crate) struct FnvHasher(u64);
 
 impl std::hash::Hasher for FnvHasher {
     fn write(&mut self, bytes: &[u8]) {

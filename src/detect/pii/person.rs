@@ -7,12 +7,14 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use crate::tools::policy::Fnv;
+
 struct Names {
-    first: HashSet<&'static str>,
-    last: HashSet<&'static str>,
+    first: HashSet<&'static str, Fnv>,
+    last: HashSet<&'static str, Fnv>,
 }
 
-fn load(src: &'static str) -> HashSet<&'static str> {
+fn load(src: &'static str) -> HashSet<&'static str, Fnv> {
     src.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect()
@@ -272,6 +274,59 @@ const TITLES: &[&str] = &[
     "sr", "sra",
 ];
 
+mod smallvec4 {
+    /// Up to four word spans, on the stack.
+    #[derive(Default)]
+    pub(super) struct Words {
+        items: [(usize, usize); 4],
+        len: usize,
+    }
+
+    impl Words {
+        pub(super) fn push(&mut self, w: (usize, usize)) {
+            if self.len < 4 {
+                self.items[self.len] = w;
+                self.len += 1;
+            }
+        }
+        pub(super) fn len(&self) -> usize {
+            self.len
+        }
+        pub(super) fn is_empty(&self) -> bool {
+            self.len == 0
+        }
+        pub(super) fn last(&self) -> Option<&(usize, usize)> {
+            self.len.checked_sub(1).map(|i| &self.items[i])
+        }
+        pub(super) fn iter(&self) -> std::slice::Iter<'_, (usize, usize)> {
+            self.items[..self.len].iter()
+        }
+    }
+
+    impl std::ops::Index<usize> for Words {
+        type Output = (usize, usize);
+        fn index(&self, i: usize) -> &(usize, usize) {
+            &self.items[..self.len][i]
+        }
+    }
+}
+
+/// Whether the text right before `at` ends with a strong introduction (`my name is`, `Mr.`,
+/// `Name:`), compared without allocating.
+fn strong_intro_before(s: &str, at: usize) -> bool {
+    let b = s.as_bytes();
+    let mut end = at;
+    while end > 0 && matches!(b[end - 1], b' ' | b':' | b'.' | b',' | b'\t' | b'\n') {
+        end -= 1;
+    }
+    STRONG_INTRO.iter().any(|w| {
+        let w = w.as_bytes();
+        end >= w.len()
+            && b[end - w.len()..end].eq_ignore_ascii_case(w)
+            && (end == w.len() || !b[end - w.len() - 1].is_ascii_alphabetic())
+    })
+}
+
 /// A capitalized word: an uppercase letter, then lowercase letters (with `'` or `-` inside).
 fn capitalized(w: &str) -> bool {
     let mut chars = w.chars();
@@ -281,12 +336,14 @@ fn capitalized(w: &str) -> bool {
     if !first.is_uppercase() {
         return false;
     }
-    let rest: Vec<char> = chars.collect();
-    !rest.is_empty()
-        && rest
-            .iter()
-            .all(|c| c.is_lowercase() || *c == '\'' || *c == '-')
-        && rest.last().is_some_and(|c| c.is_lowercase())
+    let mut last = None;
+    for c in chars {
+        if !(c.is_lowercase() || c == '\'' || c == '-') {
+            return false;
+        }
+        last = Some(c);
+    }
+    last.is_some_and(char::is_lowercase)
 }
 
 /// The lowercase words right before `at` (up to `n`), skipping `:`, `,`, `.` and line breaks.
@@ -311,7 +368,7 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     if i > 0 && b"._/\\=(<[{@#$`*".contains(&b[i - 1]) {
         return None;
     }
-    let mut words: Vec<(usize, usize)> = Vec::with_capacity(4);
+    let mut words: smallvec4::Words = smallvec4::Words::default();
     let mut k = i;
     while words.len() < 4 {
         let end = s[k..]
@@ -350,6 +407,13 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     if matches!(b.get(end), Some(b'_' | b'(' | b'[' | b'=' | b'/' | b'@'))
         || (b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(u8::is_ascii_alphanumeric))
     {
+        return None;
+    }
+    // Cheap test first: a word of the run is a known name, or a strong introduction comes
+    // right before it. Most capitalized words (sentence starts, places, brands) stop here.
+    let known = |w: &str| NAMES.first.contains(w) || NAMES.last.contains(w);
+    let any_known = words.iter().any(|&(a, z)| known(&s[a..z]));
+    if !any_known && !strong_intro_before(s, i) {
         return None;
     }
     // A street, place or company name: `Marina Fort Street`, `Miller Ltd`.
