@@ -440,14 +440,7 @@ impl Pipeline {
         for &i in list {
             let d = &self.detectors[i];
             let before = findings.len();
-            let result = catch_unwind(AssertUnwindSafe(|| d.detect(&input, &mut findings)));
-            let failure = match result {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e.message),
-                Err(_) => Some("detector panicked".to_owned()),
-            };
-            if let Some(message) = failure {
-                findings.truncate(before);
+            if let Some(message) = run_detector(d.as_ref(), &input, &mut findings) {
                 findings.push(Finding::new(
                     format!("{}.error", family(d.id())),
                     Category::Error,
@@ -650,14 +643,7 @@ impl Pipeline {
                     continue;
                 }
                 let before = out.len();
-                let result = catch_unwind(AssertUnwindSafe(|| d.detect(&input, &mut out)));
-                let failure = match result {
-                    Ok(Ok(())) => None,
-                    Ok(Err(e)) => Some(e.message),
-                    Err(_) => Some("detector panicked".to_owned()),
-                };
-                if let Some(message) = failure {
-                    out.truncate(before);
+                if let Some(message) = run_detector(d.as_ref(), &input, &mut out) {
                     let mut f = tool_finding(
                         "tool.scan_error",
                         job.rule,
@@ -857,6 +843,20 @@ impl Pipeline {
         findings.push(f);
         (findings, rule.into(), Some(request))
     }
+}
+
+/// Runs one detector; on an error or a panic, drops what it added and says why.
+fn run_detector(d: &dyn Detector, input: &Input<'_>, out: &mut Vec<Finding>) -> Option<String> {
+    let before = out.len();
+    let failure = match catch_unwind(AssertUnwindSafe(|| d.detect(input, out))) {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.message),
+        Err(_) => Some("detector panicked".to_owned()),
+    };
+    if failure.is_some() {
+        out.truncate(before);
+    }
+    failure
 }
 
 /// Keeps a detector's span inside the text and on `char` boundaries (widening if needed).

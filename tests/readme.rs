@@ -1,32 +1,28 @@
-//! The configuration reference in the README is a valid configuration.
+//! The configuration and tool-policy references in the README are valid.
 
-#[test]
-fn readme_configuration_reference_builds_a_pipeline() {
+/// The first TOML block after `heading` in the README.
+fn toml_block_after(heading: &str) -> &'static str {
     let readme = include_str!("../README.md");
     let section = readme
-        .split("## Configuration reference")
+        .split(heading)
         .nth(1)
-        .expect("README has a configuration reference");
-    let toml = section
+        .unwrap_or_else(|| panic!("README has a {heading:?} section"));
+    section
         .split("```toml\n")
         .nth(1)
         .and_then(|s| s.split("```").next())
-        .expect("a toml block");
+        .expect("a toml block")
+}
+
+#[test]
+fn readme_configuration_reference_builds_a_pipeline() {
+    let toml = toml_block_after("## Configuration reference");
     palisade::Pipeline::from_toml(toml).unwrap_or_else(|e| panic!("README config: {e}"));
 }
 
 #[test]
 fn readme_tool_policy_reference_loads() {
-    let readme = include_str!("../README.md");
-    let section = readme
-        .split("## Tool policy")
-        .nth(1)
-        .expect("README has a tool policy section");
-    let toml = section
-        .split("```toml\n")
-        .nth(1)
-        .and_then(|s| s.split("```").next())
-        .expect("a toml block");
+    let toml = toml_block_after("## Tool policy");
     let policy = palisade::tools::ToolPolicy::from_toml(toml, "README.md")
         .unwrap_or_else(|e| panic!("README policy: {e}"));
     assert_eq!(
