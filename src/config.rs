@@ -156,6 +156,12 @@ pub struct Config {
     /// The tool policy file (TOML, see [`ToolPolicy`](crate::tools::ToolPolicy)); a relative
     /// path is read from the configuration file's folder. Without it every tool call is denied.
     pub tool_policy: Option<std::path::PathBuf>,
+    /// The tamper-evident audit log.
+    pub audit: crate::audit::AuditConfig,
+    /// Alert rules.
+    pub monitor: crate::monitor::MonitorConfig,
+    /// The kill switch's shared state file.
+    pub kill_switch: crate::monitor::KillSwitchConfig,
     /// The folder of the configuration file, for relative paths.
     #[serde(skip)]
     pub base_dir: Option<std::path::PathBuf>,
@@ -176,6 +182,9 @@ impl Default for Config {
             pii: PiiConfig::default(),
             rules: BTreeMap::new(),
             tool_policy: None,
+            audit: crate::audit::AuditConfig::default(),
+            monitor: crate::monitor::MonitorConfig::default(),
+            kill_switch: crate::monitor::KillSwitchConfig::default(),
             base_dir: None,
         }
     }
@@ -260,6 +269,12 @@ impl Config {
                 ),
             ));
         }
+        if let Err((field, message)) = self.audit.check() {
+            return Err(err(format!("audit.{field}"), field, message));
+        }
+        crate::monitor::Alerts::new(&self.monitor.alerts, file)?;
+        crate::tools::policy::parse_duration(&self.kill_switch.poll)
+            .map_err(|m| err("kill_switch.poll".into(), "poll", m))?;
         if self.normalize.max_decode_depth > 8 {
             return Err(err(
                 "normalize.max_decode_depth".into(),

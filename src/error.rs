@@ -27,6 +27,12 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The audit log could not be opened or written.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+    /// The kill switch's state file could not be read.
+    #[error(transparent)]
+    Kill(#[from] crate::monitor::KillError),
     /// A pattern or phrase a detector was given cannot be compiled within limits.
     #[error("detector {detector}: {message}")]
     Detector {

@@ -31,10 +31,12 @@
 //! assert!(guard.check_tool_call(&ctx, &call).is_blocked());
 //! ```
 
+pub mod audit;
 pub mod config;
 mod context;
 pub mod detect;
 mod error;
+pub mod monitor;
 mod pipeline;
 pub mod text;
 pub mod tools;

@@ -4,8 +4,10 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use crate::audit::record::Subject;
+use crate::audit::{AuditEvent, AuditSink, Content, DetectorVersion, check_record};
 use crate::config::{Config, Mode, Rule};
 use crate::context::Context;
 use crate::detect::banned::Banned;
@@ -16,6 +18,7 @@ use crate::detect::secrets::Secrets;
 use crate::detect::unicode::Unicode;
 use crate::detect::{Detector, Input};
 use crate::error::Error;
+use crate::monitor::{Alert, AlertRule, Alerts, Engagement, Escalate, KillSwitch, Monitor, Scope};
 use crate::text::{NormalizeConfig, Text};
 use crate::tools::policy::{ScanJob, Static, tool_finding};
 use crate::tools::{
@@ -66,6 +69,21 @@ pub struct Pipeline {
     tool_state: Mutex<State>,
     clock: Arc<dyn Clock>,
     vault: Option<(Arc<Vault>, bool)>,
+    audit: Option<Audit>,
+    monitor: Monitor,
+    kill: Arc<KillSwitch>,
+    on_alert: Option<AlertCallback>,
+    fingerprint: String,
+}
+
+/// A callback that receives every fired alert.
+pub type AlertCallback = Arc<dyn Fn(&Alert) + Send + Sync>;
+
+struct Audit {
+    sink: Arc<dyn AuditSink>,
+    content: Content,
+    max_text_bytes: usize,
+    block_on_error: bool,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -113,9 +131,70 @@ pub struct PipelineBuilder {
     tools: Option<ToolPolicy>,
     clock: Option<Arc<dyn Clock>>,
     vault: Option<(Arc<Vault>, bool)>,
+    audit: Option<Arc<dyn AuditSink>>,
+    audit_content: Content,
+    audit_max_text_bytes: Option<usize>,
+    audit_block_on_error: bool,
+    alerts: Vec<AlertRule>,
+    on_alert: Option<AlertCallback>,
+    kill: Option<Arc<KillSwitch>>,
+    kill_poll: Option<Duration>,
+    source: Option<String>,
 }
 
 impl PipelineBuilder {
+    /// Writes every decision (and configuration, approval, kill-switch and alert events) to
+    /// an audit sink, such as [`FileSink`](crate::audit::FileSink).
+    pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(sink);
+        self
+    }
+
+    /// How much of the checked text audit records keep. Default [`Content::Redacted`].
+    pub fn audit_content(mut self, content: Content) -> Self {
+        self.audit_content = content;
+        self
+    }
+
+    /// At most this many bytes of text per audit record (default 2048).
+    pub fn audit_max_text_bytes(mut self, max: usize) -> Self {
+        self.audit_max_text_bytes = Some(max);
+        self
+    }
+
+    /// Blocks a check whose audit record cannot be written (default: allow it and count the
+    /// error in the monitor's `audit_errors`).
+    pub fn audit_block_on_error(mut self, block: bool) -> Self {
+        self.audit_block_on_error = block;
+        self
+    }
+
+    /// Adds an alert rule.
+    pub fn alert(mut self, rule: AlertRule) -> Self {
+        self.alerts.push(rule);
+        self
+    }
+
+    /// Calls `f` with every fired alert (on the checking thread, after escalation; keep it
+    /// short). Alerts are also audited and counted.
+    pub fn on_alert(mut self, f: impl Fn(&Alert) + Send + Sync + 'static) -> Self {
+        self.on_alert = Some(Arc::new(f));
+        self
+    }
+
+    /// The kill switch checks consult (default: a fresh in-memory one). Share one
+    /// [`KillSwitch`] between pipelines to stop them together.
+    pub fn kill_switch(mut self, kill: Arc<KillSwitch>) -> Self {
+        self.kill = Some(kill);
+        self
+    }
+
+    /// Polls the kill switch's state file this often (when it has one). Default 250 ms.
+    pub fn kill_switch_poll(mut self, every: Duration) -> Self {
+        self.kill_poll = Some(every);
+        self
+    }
+
     /// The tool policy [`Guard::check_tool_call`] applies. Without one every call is denied.
     /// Detectors the policy scans arguments with must be added for [`CheckKind::ToolCall`].
     pub fn tool_policy(mut self, policy: ToolPolicy) -> Self {
@@ -223,6 +302,38 @@ impl PipelineBuilder {
                 message: format!("must be between 1 and {}", u32::MAX / 2),
             });
         }
+        let max_text_bytes = self.audit_max_text_bytes.unwrap_or(2048);
+        if max_text_bytes > 1 << 20 {
+            return Err(Error::Config {
+                file: "<builder>".into(),
+                line: None,
+                field: "audit.max_text_bytes".into(),
+                message: "at most 1048576".into(),
+            });
+        }
+        if let Some(sink) = &self.audit
+            && self.audit_content == Content::Digest
+            && sink.digest(b"").is_none()
+        {
+            return Err(Error::Config {
+                file: "<builder>".into(),
+                line: None,
+                field: "audit.content".into(),
+                message: "\"digest\" needs a keyed audit log (key_file)".into(),
+            });
+        }
+        let alerts = Alerts::new(&self.alerts, "<builder>")?;
+        let kill = self.kill.unwrap_or_else(|| Arc::new(KillSwitch::new()));
+        if let Some(sink) = &self.audit {
+            kill.set_audit(Arc::clone(sink));
+        }
+        if kill.state_file().is_some() {
+            kill.watch(self.kill_poll.unwrap_or(Duration::from_millis(250)))
+                .map_err(|source| Error::Io {
+                    path: "<kill-switch thread>".into(),
+                    source,
+                })?;
+        }
         crate::text::warm_up();
         let mut p = Pipeline {
             detectors: Vec::new(),
@@ -237,6 +348,16 @@ impl PipelineBuilder {
             tool_state: Mutex::new(State::default()),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
             vault: self.vault,
+            audit: self.audit.map(|sink| Audit {
+                sink,
+                content: self.audit_content,
+                max_text_bytes,
+                block_on_error: self.audit_block_on_error,
+            }),
+            monitor: Monitor::new(alerts, Arc::clone(&kill)),
+            kill,
+            on_alert: self.on_alert,
+            fingerprint: String::new(),
         };
         for (d, kinds) in self.detectors {
             if !p.rule_for(d.id()).enabled {
@@ -271,6 +392,33 @@ impl PipelineBuilder {
             }
             p.tools = Some(Arc::new(policy));
         }
+        let detectors: Vec<DetectorVersion> = p
+            .detectors
+            .iter()
+            .map(|d| DetectorVersion {
+                id: d.id().to_owned(),
+                version: d.version().to_owned(),
+            })
+            .collect();
+        let mut rules: Vec<_> = p.rules.iter().map(|(k, r)| format!("{k}={r:?}")).collect();
+        rules.sort();
+        let mode = if p.shadow { "shadow" } else { "enforce" };
+        let policy = p.tools.as_ref().map(|t| t.file().to_owned());
+        let seed = format!(
+            "{mode}|{detectors:?}|{:?}|{rules:?}|{policy:?}|{:?}",
+            p.per_kind, self.source
+        );
+        p.fingerprint = crate::tools::hex(&<sha2::Sha256 as sha2::Digest>::digest(seed.as_bytes()))
+            [..12]
+            .to_owned();
+        if let Some(a) = &p.audit {
+            a.sink.append(&AuditEvent::ConfigLoaded {
+                fingerprint: p.fingerprint.clone(),
+                mode: mode.to_owned(),
+                detectors,
+                tool_policy: policy,
+            })?;
+        }
         Ok(p)
     }
 }
@@ -300,6 +448,36 @@ impl Pipeline {
             .max_input_bytes(config.max_input_bytes);
         for (id, rule) in &config.rules {
             b = b.rule(id.clone(), *rule);
+        }
+        b.source = Some(format!("{config:?}"));
+        if let Some(file) = &config.audit.file {
+            let base = config.base_dir.as_deref();
+            let sink = crate::audit::FileSink::open(
+                crate::audit::resolve(base, file),
+                config.audit.options(base)?,
+            )?;
+            b = b
+                .audit(Arc::new(sink))
+                .audit_content(config.audit.content)
+                .audit_max_text_bytes(config.audit.max_text_bytes)
+                .audit_block_on_error(config.audit.on_error == Action::Block);
+        }
+        for rule in &config.monitor.alerts {
+            b = b.alert(rule.clone());
+        }
+        if let Some(state) = &config.kill_switch.state_file {
+            let path = crate::audit::resolve(config.base_dir.as_deref(), state);
+            let poll = crate::tools::policy::parse_duration(&config.kill_switch.poll).map_err(
+                |message| Error::Config {
+                    file: "<config>".into(),
+                    line: None,
+                    field: "kill_switch.poll".into(),
+                    message,
+                },
+            )?;
+            b = b
+                .kill_switch(Arc::new(KillSwitch::with_state_file(path)?))
+                .kill_switch_poll(Duration::from_millis(poll));
         }
         let policy = match &config.tool_policy {
             None => None,
@@ -396,9 +574,259 @@ impl Pipeline {
         self.rules.get(family(id)).copied().unwrap_or_default()
     }
 
-    /// Runs the detectors of `kind` over `text` and decides.
+    /// Runs the detectors of `kind` over `text` and decides (after the kill switch), then
+    /// counts, alerts and audits the verdict.
     pub fn check_text(&self, kind: CheckKind, ctx: &Context, text: &str) -> Verdict {
         let start = Instant::now();
+        if let Some(e) = self.kill.check_at(ctx, || self.clock.now_ms()) {
+            return self.stopped(kind, ctx, Subject::Text(text), e, start);
+        }
+        let v = self.check_text_inner(kind, ctx, text, start);
+        self.finish(ctx, Subject::Text(text), v)
+    }
+
+    /// The monitor: counters, latency histograms and alerts.
+    pub fn monitor(&self) -> &Monitor {
+        &self.monitor
+    }
+
+    /// The kill switch every check consults first.
+    pub fn kill_switch(&self) -> &Arc<KillSwitch> {
+        &self.kill
+    }
+
+    /// The audit sink, when one is configured.
+    pub fn audit_sink(&self) -> Option<&Arc<dyn AuditSink>> {
+        self.audit.as_ref().map(|a| &a.sink)
+    }
+
+    /// The short fingerprint of this pipeline's configuration that audit records name.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Records tokens a model call used in `ctx` (counted, and summed by `tokens` alerts:
+    /// a budget per user, session or agent).
+    ///
+    /// ```
+    /// use palisade::monitor::{AlertRule, Escalate, Per, Signal};
+    /// use palisade::{Context, Guard, Pipeline};
+    ///
+    /// let guard = Pipeline::builder()
+    ///     .alert(AlertRule {
+    ///         name: "token-budget".into(),
+    ///         signal: Signal::Tokens,
+    ///         per: Per::Session,
+    ///         threshold: 10_000.0,
+    ///         window: "1h".into(),
+    ///         escalate: Escalate::BlockSession,
+    ///         block_for: None,
+    ///     })
+    ///     .build()?;
+    /// let ctx = Context::new().session("s-1");
+    /// guard.record_tokens(&ctx, 6_000, 3_000);
+    /// assert!(guard.check_input(&ctx, "go on").is_allowed());
+    /// guard.record_tokens(&ctx, 1_000, 500); // 10,500 in the hour: over budget
+    /// assert!(guard.check_input(&ctx, "go on").is_blocked());
+    /// assert_eq!(guard.monitor().snapshot().tokens.input, 7_000);
+    /// # Ok::<(), palisade::Error>(())
+    /// ```
+    pub fn record_tokens(&self, ctx: &Context, input: u64, output: u64) {
+        self.monitor.tokens(input, output);
+        if !self.monitor.alerts.is_empty() {
+            let mut s = crate::monitor::Signals::default();
+            s.set(crate::monitor::Signal::Tokens);
+            let amount = input.saturating_add(output) as f64;
+            for a in self
+                .monitor
+                .alerts
+                .observe(s, ctx, self.clock.now_ms(), amount)
+            {
+                self.raise(a);
+            }
+        }
+    }
+
+    /// Counts the verdict, fires alerts, writes the audit record.
+    fn finish(&self, ctx: &Context, subject: Subject<'_>, mut v: Verdict) -> Verdict {
+        let tool = match &subject {
+            Subject::Call(c) => Some(c.name.as_str()),
+            Subject::Text(_) => None,
+        };
+        let signals = self.monitor.count(&v, tool);
+        if !self.monitor.alerts.is_empty() && !signals.is_empty() {
+            for a in self
+                .monitor
+                .alerts
+                .observe(signals, ctx, self.clock.now_ms(), 1.0)
+            {
+                self.raise(a);
+            }
+        }
+        self.audit_check(ctx, subject, &mut v);
+        v
+    }
+
+    fn audit_check(&self, ctx: &Context, subject: Subject<'_>, v: &mut Verdict) {
+        let Some(a) = &self.audit else { return };
+        let event = check_record(
+            subject,
+            ctx,
+            v,
+            a.content,
+            a.max_text_bytes,
+            &|t| a.sink.digest(t),
+            &self.fingerprint,
+        );
+        if let Err(e) = a.sink.append(&event) {
+            self.monitor.audit_error();
+            if a.block_on_error {
+                v.findings.push(Finding::new(
+                    "audit.error",
+                    Category::Control,
+                    0..0,
+                    1.0,
+                    Action::Block,
+                    format!("the audit record could not be written: {e}"),
+                ));
+                match &mut v.shadow {
+                    Some(s) => *s = Action::Block,
+                    None => v.action = Action::Block,
+                }
+            }
+        }
+    }
+
+    fn audit_event(&self, event: AuditEvent) {
+        if let Some(a) = &self.audit
+            && a.sink.append(&event).is_err()
+        {
+            self.monitor.audit_error();
+        }
+    }
+
+    /// A check stopped by the kill switch: blocked whatever the mode.
+    fn stopped(
+        &self,
+        kind: CheckKind,
+        ctx: &Context,
+        subject: Subject<'_>,
+        e: Engagement,
+        start: Instant,
+    ) -> Verdict {
+        let until = match e.until_ms {
+            Some(u) => format!(" until {}", crate::audit::rfc3339(u)),
+            None => String::new(),
+        };
+        let reason = if e.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", e.reason)
+        };
+        let mut f = Finding::new(
+            "kill_switch.engaged",
+            Category::Control,
+            0..0,
+            1.0,
+            Action::Block,
+            format!(
+                "stopped by the kill switch ({}) engaged by {}{reason}{until}",
+                e.scope, e.by
+            ),
+        );
+        f.rule = Some(format!("kill_switch.{}", e.scope));
+        let (text, tool) = match &subject {
+            Subject::Text(t) => ((*t).to_owned(), None),
+            Subject::Call(c) => (String::new(), Some(c.name.as_str())),
+        };
+        let mut v = Verdict {
+            kind,
+            action: Action::Block,
+            shadow: None,
+            findings: vec![f],
+            text,
+            changed: false,
+            timings: Vec::new(),
+            elapsed: start.elapsed(),
+            rule: Some("kill_switch".into()),
+            approval: None,
+        };
+        self.monitor.kill_blocked(&v, tool);
+        self.audit_check(ctx, subject, &mut v);
+        v
+    }
+
+    /// Acts on a fired alert: escalates, audits, counts and calls back.
+    fn raise(&self, a: Alert) {
+        self.monitor.alert_fired(&a.name);
+        let scope = match a.escalate {
+            Escalate::None => None,
+            Escalate::BlockUser => Some(a.context.user.clone().map(Scope::User)),
+            Escalate::BlockSession => Some(a.context.session.clone().map(Scope::Session)),
+            Escalate::BlockAgent => Some(a.context.agent.clone().map(Scope::Agent)),
+            Escalate::KillSwitch => Some(Some(Scope::Global)),
+        };
+        let escalation = match scope {
+            None => None,
+            Some(None) => Some(format!(
+                "no escalation: the event's context names no {}",
+                match a.escalate {
+                    Escalate::BlockUser => "user",
+                    Escalate::BlockSession => "session",
+                    _ => "agent",
+                }
+            )),
+            Some(Some(scope)) => {
+                let reason = format!(
+                    "alert {}: {} {} within {} ({})",
+                    a.name,
+                    a.value,
+                    a.signal.name(),
+                    crate::tools::policy::show_ms(a.window_ms),
+                    a.key
+                );
+                let lasting = a.block_for_ms.map(Duration::from_millis);
+                match self.kill.engage_from(
+                    scope,
+                    &format!("alert:{}", a.name),
+                    &reason,
+                    lasting,
+                    "alert",
+                    self.clock.now_ms(),
+                ) {
+                    Ok(e) => Some(format!(
+                        "engaged the kill switch for {}{}",
+                        e.scope,
+                        a.block_for_ms
+                            .map(|ms| format!(" for {}", crate::tools::policy::show_ms(ms)))
+                            .unwrap_or_default()
+                    )),
+                    Err(err) => Some(format!("escalation failed: {err}")),
+                }
+            }
+        };
+        self.audit_event(AuditEvent::Alert {
+            name: a.name.clone(),
+            signal: a.signal.name().to_owned(),
+            key: a.key.clone(),
+            value: a.value,
+            threshold: a.threshold,
+            window_ms: a.window_ms,
+            escalation,
+        });
+        if let Some(cb) = &self.on_alert {
+            // A panicking callback must not take the check down with it.
+            let _ = catch_unwind(AssertUnwindSafe(|| cb(&a)));
+        }
+    }
+
+    fn check_text_inner(
+        &self,
+        kind: CheckKind,
+        ctx: &Context,
+        text: &str,
+        start: Instant,
+    ) -> Verdict {
         let mut findings = Vec::new();
         let mut timings = Vec::new();
         if text.len() > self.max_input_bytes {
@@ -600,12 +1028,26 @@ impl Pipeline {
     pub fn approve(&self, id: &str, approver: &str) -> Result<Approval, ApprovalError> {
         let ttl = self.tools.as_ref().map_or(600_000, |p| p.approval_ttl_ms);
         let now = self.clock.now_ms();
-        self.state().grant(id, approver, now, ttl)
+        let granted = self.state().grant(id, approver, now, ttl)?;
+        self.audit_approval("granted", &granted);
+        Ok(granted)
     }
 
     /// Rejects (forgets) the pending approval request `id`; the call keeps asking.
     pub fn reject(&self, id: &str) -> Result<Approval, ApprovalError> {
-        self.state().reject(id)
+        let rejected = self.state().reject(id)?;
+        self.audit_approval("rejected", &rejected);
+        Ok(rejected)
+    }
+
+    fn audit_approval(&self, op: &str, a: &Approval) {
+        self.audit_event(AuditEvent::Approval {
+            op: op.to_owned(),
+            id: a.id.clone(),
+            tool: a.tool.clone(),
+            digest: a.digest.clone(),
+            by: a.approved_by.clone(),
+        });
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -887,6 +1329,9 @@ impl Guard for Pipeline {
 
     fn check_tool_call(&self, ctx: &Context, call: &ToolCall) -> Verdict {
         let start = Instant::now();
+        if let Some(e) = self.kill.check_at(ctx, || self.clock.now_ms()) {
+            return self.stopped(CheckKind::ToolCall, ctx, Subject::Call(call), e, start);
+        }
         let (findings, rule, approval) = self.decide_call(ctx, call);
         let action = findings.iter().fold(Action::Allow, |a, f| a.join(f.action));
         let (action, shadow) = if self.shadow {
@@ -894,7 +1339,7 @@ impl Guard for Pipeline {
         } else {
             (action, None)
         };
-        Verdict {
+        let v = Verdict {
             kind: CheckKind::ToolCall,
             action,
             shadow,
@@ -905,7 +1350,8 @@ impl Guard for Pipeline {
             elapsed: start.elapsed(),
             rule: Some(rule),
             approval,
-        }
+        };
+        self.finish(ctx, Subject::Call(call), v)
     }
 }
 

@@ -110,6 +110,8 @@ pub enum Category {
     Output,
     /// A detector that failed at check time.
     Error,
+    /// Operator controls: the kill switch and escalations, audit failures.
+    Control,
     /// A user-defined detector.
     Custom,
 }

@@ -183,10 +183,10 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
     );
     // Names are precision first: at least 0.90 (the bar) on presidio-research; on
     // WNUT-17 tweets (some real names are unlabelled there) the measured 0.857 is the floor.
-    if let Some(p) = counts.get("person") {
-        if precision(p) < 0.95 {
-            failures.push(format!("person precision {:.3} < 0.95", precision(p)));
-        }
+    if let Some(p) = counts.get("person")
+        && precision(p) < 0.95
+    {
+        failures.push(format!("person precision {:.3} < 0.95", precision(p)));
     }
     if wnut.tp + wnut.fp > 0 && precision(&wnut) < 0.85 {
         failures.push(format!(

@@ -422,7 +422,7 @@ fn scan(
                 let _ = writeln!(out, "{}", json!({"id": id, "error": e}));
             }
         }
-        if progress && n % 1000 == 0 {
+        if progress && n.is_multiple_of(1000) {
             eprint!("\r{n} lines, {:.1} s", started.elapsed().as_secs_f64());
         }
     }

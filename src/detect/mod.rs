@@ -61,6 +61,12 @@ pub trait Detector: Send + Sync {
     /// The stable id, `family.name` or just `family` (`unicode`, `injection.heuristics`, ...).
     fn id(&self) -> &str;
 
+    /// The version of the detector's logic, rules or model, recorded in the audit log's
+    /// `config_loaded` event. Default: palisade's version.
+    fn version(&self) -> &str {
+        env!("CARGO_PKG_VERSION")
+    }
+
     /// Appends what it finds in `input` to `out`.
     ///
     /// Spans must be byte ranges of the original text (`input.text.original()`), on `char`

@@ -163,11 +163,14 @@ fn blob(view: &str, start: usize, end: usize, min_len: usize, out: &mut Vec<Payl
         return;
     }
     let run = &view[s..end];
-    if !nonhex && !std_sym && !url_sym && run.len() % 2 == 0 {
-        if let Some(text) = decode_hex(run) {
-            out.push(whole(Encoding::Hex, text, s..end));
-            return;
-        }
+    if !nonhex
+        && !std_sym
+        && !url_sym
+        && run.len().is_multiple_of(2)
+        && let Some(text) = decode_hex(run)
+    {
+        out.push(whole(Encoding::Hex, text, s..end));
+        return;
     }
     let mixed = (upper as u8 + lower as u8 + digit as u8) >= 2;
     if !mixed || (std_sym && url_sym) {

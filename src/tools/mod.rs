@@ -21,9 +21,9 @@ use serde_json::Value;
 
 pub use policy::{SCANNABLE, ToolPolicy};
 pub use state::{Approval, ApprovalError, Clock, ManualClock, SystemClock};
-pub(crate) use state::{Charge, Refusal, State};
+pub(crate) use state::{Charge, Refusal, State, Window};
 
-pub(crate) use canon::digest;
+pub(crate) use canon::{digest, hex};
 
 /// A tool call the model wants to make: the tool's name and its JSON arguments.
 ///

@@ -227,7 +227,7 @@ impl Limit {
     }
 }
 
-fn show_ms(ms: u64) -> String {
+pub(crate) fn show_ms(ms: u64) -> String {
     match ms {
         m if m % 86_400_000 == 0 => format!("{}d", m / 86_400_000),
         m if m % 3_600_000 == 0 => format!("{}h", m / 3_600_000),
@@ -238,7 +238,12 @@ fn show_ms(ms: u64) -> String {
 }
 
 /// Parses `500ms`, `30s`, `10m`, `1h`, `7d`.
-fn parse_duration(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
+    parse_duration_max(s, 366 * 86_400_000)
+}
+
+/// Parses a duration of at most `max_ms`.
+pub(crate) fn parse_duration_max(s: &str, max_ms: u64) -> Result<u64, String> {
     let s = s.trim();
     let split = s
         .find(|c: char| !c.is_ascii_digit())
@@ -255,8 +260,8 @@ fn parse_duration(s: &str) -> Result<u64, String> {
     };
     let ms = n
         .checked_mul(mul)
-        .filter(|&ms| ms > 0 && ms <= 366 * 86_400_000)
-        .ok_or_else(|| format!("{s:?} must be between 1ms and 366d"))?;
+        .filter(|&ms| ms > 0 && ms <= max_ms)
+        .ok_or_else(|| format!("{s:?} must be between 1ms and {}", show_ms(max_ms)))?;
     Ok(ms)
 }
 

@@ -133,7 +133,7 @@ pub enum ApprovalError {
 
 /// Events in one sliding window: (time, amount).
 #[derive(Debug, Default)]
-struct Window {
+pub(crate) struct Window {
     events: VecDeque<(u64, f64)>,
 }
 
@@ -142,7 +142,7 @@ struct Window {
 const MAX_EVENTS: usize = 1024;
 
 impl Window {
-    fn used(&mut self, now: u64, window_ms: u64) -> f64 {
+    pub(crate) fn used(&mut self, now: u64, window_ms: u64) -> f64 {
         // An event at `t` counts while `now - t < window_ms`.
         while self
             .events
@@ -154,7 +154,7 @@ impl Window {
         self.events.iter().map(|(_, a)| a).sum()
     }
 
-    fn add(&mut self, now: u64, amount: f64) {
+    pub(crate) fn add(&mut self, now: u64, amount: f64) {
         self.events.push_back((now, amount));
         if self.events.len() > MAX_EVENTS
             && let Some((_, a)) = self.events.pop_front()

@@ -18,7 +18,7 @@ pub(crate) fn luhn(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// ISO 7064 mod 97-10 of an IBAN-like string (country + check digits moved to the end,

@@ -304,10 +304,11 @@ impl Scan<'_> {
             self.push(out, Entity::CryptoWallet, i..j, score);
             return j;
         }
-        if word.len() >= 2 && word[..2].iter().all(u8::is_ascii_hexdigit) {
-            if let Some(end) = self.mac(s, i, out) {
-                return end;
-            }
+        if word.len() >= 2
+            && word[..2].iter().all(u8::is_ascii_hexdigit)
+            && let Some(end) = self.mac(s, i, out)
+        {
+            return end;
         }
         // Identifiers that are personal data only after a word that names them.
         let before = out.len();
@@ -721,11 +722,11 @@ impl Scan<'_> {
                     groups[g].start
                 };
                 let range = first_start..groups[h - 1].end;
-                if h < n || word_end(b, range.end) || attached_ext {
-                    if let Some(end) = self.classify(s, &groups[g..h], range, plus && g == 0, out) {
-                        found = Some((h, end));
-                        break;
-                    }
+                if (h < n || word_end(b, range.end) || attached_ext)
+                    && let Some(end) = self.classify(s, &groups[g..h], range, plus && g == 0, out)
+                {
+                    found = Some((h, end));
+                    break;
                 }
             }
             match found {
