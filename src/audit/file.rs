@@ -143,6 +143,7 @@ impl FileSink {
                 None => None,
             },
         };
+        check_checkpoint(&path, &hasher, last.as_ref().map(|p| p.seq))?;
         let len = file.metadata().map_err(io_err(&path))?.len();
         let inner = Inner {
             file,
@@ -202,6 +203,37 @@ impl FileSink {
     pub fn path(&self) -> &Path {
         &self.shared.path
     }
+}
+
+/// Refuses to continue a log whose checkpoint vouches for records that are gone (cut from the
+/// end: a crash cannot do that, since checkpoints only vouch for synced records) or whose
+/// checkpoint is not signed by this key: reopening must not paper over the evidence.
+fn check_checkpoint(path: &Path, hasher: &Hasher, last: Option<u64>) -> Result<(), AuditError> {
+    let cp_path = Checkpoint::path_for(path);
+    let bytes = match std::fs::read(&cp_path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(&cp_path)(e)),
+    };
+    let damaged = |message: String| AuditError::Damaged {
+        path: cp_path.clone(),
+        message,
+    };
+    let cp: Checkpoint = serde_json::from_slice(&bytes)
+        .map_err(|e| damaged(format!("not a checkpoint: {e}")))?;
+    if Checkpoint::mac(hasher, cp.seq, &cp.hash, &cp.ts) != cp.mac {
+        return Err(damaged(
+            "the checkpoint is not signed with this log's key (wrong key, or forged)".into(),
+        ));
+    }
+    if last.is_none_or(|l| l < cp.seq) {
+        return Err(damaged(format!(
+            "the checkpoint vouches for record {} but the log ends at {}: records were cut from the end (run `palisade audit verify`, keep the files as evidence)",
+            cp.seq,
+            last.map_or_else(|| "no record".to_owned(), |l| format!("record {l}"))
+        )));
+    }
+    Ok(())
 }
 
 fn to_json(event: &AuditEvent) -> Vec<u8> {
