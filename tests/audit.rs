@@ -62,7 +62,10 @@ fn write_lines(path: &Path, lines: &[String]) {
 
 fn problem(path: &Path, key: Option<&AuditKey>) -> (ProblemKind, Option<u64>, usize, String) {
     let r = verify(path, key).unwrap();
-    let p = r.problem.clone().unwrap_or_else(|| panic!("not detected: {r}"));
+    let p = r
+        .problem
+        .clone()
+        .unwrap_or_else(|| panic!("not detected: {r}"));
     (p.kind, p.seq, p.line, r.to_string())
 }
 
@@ -146,11 +149,19 @@ fn tamper_inserted_record_is_found_even_with_a_valid_hash() {
     let mut l = lines(&path);
     // A forged record 10 that chains to record 9 and hashes correctly.
     let prev = field(&l[9], "hash");
-    let forged = forge(10, prev.as_str().unwrap(), r#"{"type":"custom","name":"x","data":{}}"#);
+    let forged = forge(
+        10,
+        prev.as_str().unwrap(),
+        r#"{"type":"custom","name":"x","data":{}}"#,
+    );
     l.insert(10, forged);
     write_lines(&path, &l);
     let (kind, seq, line, msg) = problem(&path, None);
-    assert_eq!((kind, seq, line), (ProblemKind::Inserted, Some(10), 12), "{msg}");
+    assert_eq!(
+        (kind, seq, line),
+        (ProblemKind::Inserted, Some(10), 12),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -206,7 +217,11 @@ fn keyed_log_cannot_be_forged_without_the_key() {
     // An attacker rewrites record 4 and recomputes plain SHA-256 hashes: the HMAC chain breaks.
     let mut l = lines(&path);
     let prev = field(&l[3], "hash");
-    l[4] = forge(4, prev.as_str().unwrap(), r#"{"type":"custom","name":"x","data":{}}"#);
+    l[4] = forge(
+        4,
+        prev.as_str().unwrap(),
+        r#"{"type":"custom","name":"x","data":{}}"#,
+    );
     write_lines(&path, &l);
     let (kind, _, line, msg) = problem(&path, Some(&key));
     assert_eq!((kind, line), (ProblemKind::Modified, 5), "{msg}");
@@ -239,7 +254,10 @@ fn crash_at_every_byte_of_the_last_record_is_repaired_on_reopen() {
         sink.append(&custom(99)).unwrap();
         drop(sink);
         let after = std::fs::read(&path).unwrap();
-        assert!(after.starts_with(&before), "earlier records changed (cut at {cut})");
+        assert!(
+            after.starts_with(&before),
+            "earlier records changed (cut at {cut})"
+        );
         let r = verify(&path, None).unwrap();
         assert!(r.is_whole(), "cut at {cut}: {r}");
         // The reopen says how many torn bytes it cut.
@@ -415,7 +433,11 @@ fn digest_content_keeps_only_a_keyed_digest() {
     assert!(a.get("text").is_none());
     assert_eq!(a["digest"].as_str().unwrap().len(), 64);
     assert_eq!(a["digest"], b["digest"], "same text, same digest");
-    assert!(!std::fs::read_to_string(&path).unwrap().contains("046 454 286"));
+    assert!(
+        !std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("046 454 286")
+    );
     // Digest content without a key is refused at construction.
     let sink = FileSink::open(d.join("other.jsonl"), quiet()).unwrap();
     let e = Pipeline::builder()

@@ -219,8 +219,8 @@ fn check_checkpoint(path: &Path, hasher: &Hasher, last: Option<u64>) -> Result<(
         path: cp_path.clone(),
         message,
     };
-    let cp: Checkpoint = serde_json::from_slice(&bytes)
-        .map_err(|e| damaged(format!("not a checkpoint: {e}")))?;
+    let cp: Checkpoint =
+        serde_json::from_slice(&bytes).map_err(|e| damaged(format!("not a checkpoint: {e}")))?;
     if Checkpoint::mac(hasher, cp.seq, &cp.hash, &cp.ts) != cp.mac {
         return Err(damaged(
             "the checkpoint is not signed with this log's key (wrong key, or forged)".into(),
