@@ -286,6 +286,18 @@ impl Config {
     }
 }
 
+/// Parses a duration as configuration files write them: `500ms`, `30s`, `10m`, `1h`, `7d`
+/// (at most 366 days).
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(palisade::config::parse_duration("10m"), Ok(Duration::from_secs(600)));
+/// assert!(palisade::config::parse_duration("10").is_err());
+/// ```
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::tools::policy::parse_duration(s).map(std::time::Duration::from_millis)
+}
+
 /// Whether `id` is `family` or `family.name`.
 pub fn valid_id(id: &str) -> bool {
     let ok = |p: &str| {

@@ -15,12 +15,16 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct Context {
     /// The end user on whose behalf the agent acts.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// The conversation or task session.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
     /// The agent (or principal) that runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
     /// The role the agent acts in, as named in tool policies.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
 }
 

@@ -416,8 +416,12 @@ impl Checkpoint {
     }
 }
 
-/// Formats Unix milliseconds as RFC 3339 UTC (`2026-11-26T01:23:37.123Z`).
-pub(crate) fn rfc3339(ms: u64) -> String {
+/// Formats Unix milliseconds as RFC 3339 UTC, as audit records write them.
+///
+/// ```
+/// assert_eq!(palisade::audit::rfc3339(1_795_656_217_123), "2026-11-26T01:23:37.123Z");
+/// ```
+pub fn rfc3339(ms: u64) -> String {
     let secs = ms / 1000;
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;

@@ -339,7 +339,13 @@ impl Verifier {
                         LineError::Malformed(_) => ProblemKind::Malformed,
                     };
                     let seq = self.expected.map(|(s, _)| s);
-                    self.fail(kind, name, no, seq, format!("record {}", e.message()));
+                    let m = match e {
+                        LineError::Modified => "the record was changed after it was written \
+                                                (its content does not match its hash)"
+                            .to_owned(),
+                        LineError::Malformed(m) => format!("not a record: {m}"),
+                    };
+                    self.fail(kind, name, no, seq, m);
                     return false;
                 }
             };

@@ -10,6 +10,13 @@
 //! - `palisade tool --policy FILE [--role R] CALL.json` decides one tool call
 //!   (`{"name", "arguments"}`; `arguments` may be an object or a JSON string, as model APIs
 //!   return it); exit codes as `check`.
+//! - `check`, `scan` and `tool` take `--audit FILE [--audit-key K]` to append every decision
+//!   to a tamper-evident audit log.
+//! - `palisade audit verify FILE [--key-file K] [--json]`: exit 0 when the log is whole, 1
+//!   when broken (naming the first broken record), 2 when it cannot be read.
+//! - `palisade audit keygen FILE` writes a fresh random key file (mode 0600).
+//! - `palisade kill engage|release --scope global|agent:A|user:U|session:S --state FILE`
+//!   and `palisade kill status --state FILE`: the kill switch a running pipeline polls.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -17,6 +24,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+use palisade::audit::AuditKey;
+use palisade::monitor::{KillSwitch, Scope};
 use palisade::tools::ToolPolicy;
 use palisade::{Action, CheckKind, Config, Context, Guard, Pipeline, ToolCall, Verdict};
 use serde_json::{Value, json};
@@ -32,6 +41,17 @@ struct Cli {
     command: Command,
 }
 
+/// Appending decisions to an audit log.
+#[derive(clap::Args, Clone, Default)]
+struct AuditArgs {
+    /// Append every decision to this audit log (tamper-evident JSON lines).
+    #[arg(long)]
+    audit: Option<PathBuf>,
+    /// HMAC key file for the audit log (see `palisade audit keygen`).
+    #[arg(long, requires = "audit")]
+    audit_key: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check one text and print the verdict (exit 0 allow/redact, 1 block, 3 approval).
@@ -39,6 +59,8 @@ enum Command {
         /// Configuration file (TOML); the recommended defaults without it.
         #[arg(long)]
         config: Option<PathBuf>,
+        #[command(flatten)]
+        audit: AuditArgs,
         /// What the text is: input, output or tool_result.
         #[arg(long, default_value = "input")]
         kind: String,
@@ -56,6 +78,8 @@ enum Command {
         /// Kind for lines that do not say: input, output or tool_result.
         #[arg(long, default_value = "input")]
         kind: String,
+        #[command(flatten)]
+        audit: AuditArgs,
         /// Print a summary to standard error at the end: lines, failures, time and (on Linux)
         /// peak memory.
         #[arg(long)]
@@ -67,6 +91,16 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// Audit logs: verify, keygen.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// The kill switch: engage, release, status.
+    Kill {
+        #[command(subcommand)]
+        command: KillCommand,
     },
     /// Decide one tool call ({"name", "arguments"}) against a policy (exit 0 allow, 1 block,
     /// 3 approval).
@@ -90,11 +124,73 @@ enum Command {
         /// The session.
         #[arg(long)]
         session: Option<String>,
+        #[command(flatten)]
+        audit: AuditArgs,
         /// Print the verdict as JSON.
         #[arg(long)]
         json: bool,
         /// The call as JSON, or `-` for standard input.
         call: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify a log's chain and checkpoint (exit 0 whole, 1 broken, 2 unreadable).
+    Verify {
+        /// The log (its rotated files `FILE.000001`, ... and `FILE.checkpoint` are read too).
+        file: PathBuf,
+        /// The key file the log was written with.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a new random key file (32 bytes as hex, mode 0600); refuses to overwrite.
+    Keygen {
+        /// The key file to create.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KillCommand {
+    /// Engage the kill switch for a scope.
+    Engage {
+        /// global, agent:NAME, user:NAME or session:NAME.
+        #[arg(long)]
+        scope: String,
+        /// The shared state file the pipelines poll.
+        #[arg(long)]
+        state: PathBuf,
+        /// Who engages it (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Lapse after this long (`15m`, `1h`); default: until released.
+        #[arg(long = "for")]
+        lasting: Option<String>,
+    },
+    /// Release a scope.
+    Release {
+        /// The scope to release.
+        #[arg(long)]
+        scope: String,
+        /// The shared state file.
+        #[arg(long)]
+        state: PathBuf,
+        /// Who releases it (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Print what is engaged.
+    Status {
+        /// The shared state file.
+        #[arg(long)]
+        state: PathBuf,
     },
 }
 
@@ -123,11 +219,125 @@ fn parse_kind(s: &str) -> Result<CheckKind, String> {
     }
 }
 
-fn load(config: &Option<PathBuf>) -> Result<Pipeline, String> {
-    match config {
-        Some(path) => Pipeline::from_config_file(path).map_err(|e| e.to_string()),
-        None => Ok(Pipeline::recommended()),
+fn load_config(config: &Option<PathBuf>, audit: &AuditArgs) -> Result<Config, String> {
+    let mut cfg = match config {
+        Some(path) => Config::from_file(path).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    let absolute =
+        |p: &PathBuf| std::path::absolute(p).map_err(|e| format!("{}: {e}", p.display()));
+    if let Some(file) = &audit.audit {
+        cfg.audit.file = Some(absolute(file)?);
+        cfg.audit.key_file = audit.audit_key.as_ref().map(absolute).transpose()?;
     }
+    Ok(cfg)
+}
+
+fn load(config: &Option<PathBuf>, audit: &AuditArgs) -> Result<Pipeline, String> {
+    Pipeline::from_config(&load_config(config, audit)?).map_err(|e| e.to_string())
+}
+
+fn audit_verify(file: &PathBuf, key_file: &Option<PathBuf>, as_json: bool) -> Result<u8, String> {
+    let key = key_file
+        .as_ref()
+        .map(AuditKey::from_file)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let report = palisade::audit::verify(file, key.as_ref()).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&report).unwrap_or_default()
+        );
+    } else {
+        let _ = writeln!(out, "{}: {report}", file.display());
+    }
+    Ok(if report.is_whole() { 0 } else { 1 })
+}
+
+fn audit_keygen(file: &PathBuf) -> Result<u8, String> {
+    let hex = AuditKey::generate_hex().map_err(|e| e.to_string())?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(file)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    f.write_all(format!("{hex}\n").as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    println!("{}: new audit key written", file.display());
+    Ok(0)
+}
+
+fn operator(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "cli".to_owned())
+}
+
+fn kill(command: KillCommand) -> Result<u8, String> {
+    let open = |state: &PathBuf| KillSwitch::with_state_file(state).map_err(|e| e.to_string());
+    let mut out = std::io::stdout().lock();
+    match command {
+        KillCommand::Engage {
+            scope,
+            state,
+            by,
+            reason,
+            lasting,
+        } => {
+            let scope = Scope::parse(&scope)?;
+            let lasting = lasting
+                .as_deref()
+                .map(palisade::config::parse_duration)
+                .transpose()
+                .map_err(|e| format!("--for: {e}"))?;
+            let e = open(&state)?
+                .engage(scope, &operator(by), &reason, lasting)
+                .map_err(|e| e.to_string())?;
+            let _ = writeln!(out, "engaged {} by {}", e.scope, e.by);
+        }
+        KillCommand::Release { scope, state, by } => {
+            let scope = Scope::parse(&scope)?;
+            match open(&state)?
+                .release(&scope, &operator(by))
+                .map_err(|e| e.to_string())?
+            {
+                Some(e) => {
+                    let _ = writeln!(out, "released {} (engaged by {})", e.scope, e.by);
+                }
+                None => {
+                    let _ = writeln!(out, "{scope} was not engaged");
+                }
+            }
+        }
+        KillCommand::Status { state } => {
+            let engaged = open(&state)?.engaged();
+            if engaged.is_empty() {
+                let _ = writeln!(out, "nothing engaged");
+            }
+            for e in engaged {
+                let _ = writeln!(
+                    out,
+                    "{}\tby {}\t{}{}",
+                    e.scope,
+                    e.by,
+                    e.reason,
+                    e.until_ms
+                        .map(|u| format!("\tuntil {}", palisade::audit::rfc3339(u)))
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(0)
 }
 
 fn main() -> ExitCode {
@@ -135,16 +345,30 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check {
             config,
+            audit,
             kind,
             json,
             text,
-        } => check(&config, &kind, json, &text),
+        } => check(&config, &audit, &kind, json, &text),
         Command::Scan {
             config,
             kind,
+            audit,
             file,
             stats,
-        } => scan(&config, &kind, file, stats),
+        } => scan(&config, &audit, &kind, file, stats),
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    file,
+                    key_file,
+                    json,
+                },
+        } => audit_verify(&file, &key_file, json),
+        Command::Audit {
+            command: AuditCommand::Keygen { file },
+        } => audit_keygen(&file),
+        Command::Kill { command } => kill(command),
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => policy_check(&file),
@@ -155,6 +379,7 @@ fn main() -> ExitCode {
             agent,
             user,
             session,
+            audit,
             json,
             call,
         } => {
@@ -164,7 +389,7 @@ fn main() -> ExitCode {
                 agent,
                 role,
             };
-            tool(policy, config, ctx, json, &call)
+            tool(policy, config, &audit, ctx, json, &call)
         }
     };
     match result {
@@ -224,14 +449,12 @@ fn read_call(text: &str) -> Result<ToolCall, String> {
 fn tool(
     policy: Option<PathBuf>,
     config: Option<PathBuf>,
+    audit: &AuditArgs,
     ctx: Context,
     as_json: bool,
     call: &str,
 ) -> Result<u8, String> {
-    let mut cfg = match &config {
-        Some(path) => Config::from_file(path).map_err(|e| e.to_string())?,
-        None => Config::default(),
-    };
+    let mut cfg = load_config(&config, audit)?;
     if let Some(p) = policy {
         let p = std::path::absolute(&p).map_err(|e| format!("{}: {e}", p.display()))?;
         cfg.tool_policy = Some(p);
@@ -305,9 +528,15 @@ fn findings_json(text: &str, v: &Verdict) -> Vec<Value> {
         .collect()
 }
 
-fn check(config: &Option<PathBuf>, kind: &str, as_json: bool, text: &str) -> Result<u8, String> {
+fn check(
+    config: &Option<PathBuf>,
+    audit: &AuditArgs,
+    kind: &str,
+    as_json: bool,
+    text: &str,
+) -> Result<u8, String> {
     let kind = parse_kind(kind)?;
-    let guard = load(config)?;
+    let guard = load(config, audit)?;
     let text = if text == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -366,12 +595,13 @@ fn check(config: &Option<PathBuf>, kind: &str, as_json: bool, text: &str) -> Res
 
 fn scan(
     config: &Option<PathBuf>,
+    audit: &AuditArgs,
     kind: &str,
     file: Option<PathBuf>,
     stats: bool,
 ) -> Result<u8, String> {
     let default_kind = parse_kind(kind)?;
-    let guard = load(config)?;
+    let guard = load(config, audit)?;
     let reader: Box<dyn BufRead> = match &file {
         Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::new(
             std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?,
