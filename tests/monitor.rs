@@ -322,10 +322,10 @@ fn prometheus_exposition_is_well_formed() {
             .trim_end_matches("_sum")
             .trim_end_matches("_count");
         assert!(families.contains(name) || families.contains(base), "{line}");
-        if let Some(labels) = series.strip_prefix(name) {
-            if !labels.is_empty() {
-                assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
-            }
+        if let Some(labels) = series.strip_prefix(name)
+            && !labels.is_empty()
+        {
+            assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
         }
     }
     assert!(text.contains("palisade_checks_total{kind=\"input\",action=\"block\"} 1"));
