@@ -13,6 +13,10 @@
 //! removed, homoglyphs, leetspeak and letter spacing folded, base64/hex/percent/escape payloads
 //! decoded (bounded), with a span map so every finding points at exact bytes of the original.
 //!
+//! Every verdict is counted by the [`monitor`] (Prometheus text, alerts that can escalate) and
+//! can be written to a tamper-evident [`audit`] log; a [`monitor::KillSwitch`] stops a user,
+//! session, agent or everything at once.
+//!
 //! ```
 //! use palisade::{Context, Guard, Pipeline, ToolCall};
 //!

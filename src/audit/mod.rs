@@ -70,6 +70,7 @@ pub use verify::{Problem, ProblemKind, VerifyReport, verify, verify_bytes};
 /// rotate_bytes = 67108864     # rotate the file at this size (0: never)
 /// retain = "90d"              # delete rotated files older than this (default: keep all)
 /// checkpoint_every = 1000     # signed checkpoint every N records (and every fsync, at close)
+/// buffer = "50ms"             # hold records in memory this long (default: write each at once)
 /// on_error = "allow"          # "block": refuse a check whose record cannot be written
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -93,6 +94,9 @@ pub struct AuditConfig {
     pub checkpoint_every: u64,
     /// `allow` (count the error) or `block`. Default `allow`.
     pub on_error: crate::verdict::Action,
+    /// Write buffer (`50ms`): faster appends; a process crash loses at most that much.
+    /// Default: none (every record reaches the OS before the check returns).
+    pub buffer: Option<String>,
 }
 
 impl Default for AuditConfig {
@@ -107,6 +111,7 @@ impl Default for AuditConfig {
             retain: None,
             checkpoint_every: 1000,
             on_error: crate::verdict::Action::Allow,
+            buffer: None,
         }
     }
 }
@@ -116,6 +121,13 @@ impl AuditConfig {
     pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
         self.fsync_policy().map_err(|m| ("fsync", m))?;
         self.retention().map_err(|m| ("retain", m))?;
+        let buffer = self.write_buffer().map_err(|m| ("buffer", m))?;
+        if buffer.is_some() && self.fsync == "always" {
+            return Err((
+                "buffer",
+                "a write buffer contradicts fsync = \"always\"".into(),
+            ));
+        }
         if self.max_text_bytes > 1 << 20 {
             return Err(("max_text_bytes", "at most 1048576".into()));
         }
@@ -150,6 +162,13 @@ impl AuditConfig {
         }
     }
 
+    fn write_buffer(&self) -> Result<Option<std::time::Duration>, String> {
+        self.buffer
+            .as_deref()
+            .map(|b| crate::tools::policy::parse_duration(b).map(std::time::Duration::from_millis))
+            .transpose()
+    }
+
     fn retention(&self) -> Result<Option<std::time::Duration>, String> {
         self.retain
             .as_deref()
@@ -175,6 +194,7 @@ impl AuditConfig {
             rotate_bytes: self.rotate_bytes,
             retain: self.retention().map_err(AuditError::Invalid)?,
             checkpoint_every: self.checkpoint_every,
+            buffer: self.write_buffer().map_err(AuditError::Invalid)?,
         })
     }
 }

@@ -231,7 +231,7 @@ impl KillSwitch {
         if self.active.load(Ordering::Acquire) == 0 {
             return None;
         }
-        self.check_slow(ctx, now_ms())
+        self.check_slow(ctx, now_ms)
     }
 
     /// [`KillSwitch::check`] at a given time (for a pipeline with its own clock).
@@ -240,15 +240,18 @@ impl KillSwitch {
         if self.active.load(Ordering::Acquire) == 0 {
             return None;
         }
-        self.check_slow(ctx, now())
+        self.check_slow(ctx, now)
     }
 
     #[cold]
-    fn check_slow(&self, ctx: &Context, now: u64) -> Option<Engagement> {
+    fn check_slow(&self, ctx: &Context, now: impl FnOnce() -> u64) -> Option<Engagement> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries
-            .iter()
-            .find(|e| e.until_ms.is_none_or(|u| now < u) && e.scope.matches(ctx))
+        // The clock is read only when a scope matches.
+        let mut matching = entries.iter().filter(|e| e.scope.matches(ctx)).peekable();
+        matching.peek()?;
+        let now = now();
+        matching
+            .find(|e| e.until_ms.is_none_or(|u| now < u))
             .cloned()
     }
 
