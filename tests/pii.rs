@@ -434,3 +434,44 @@ fn person_names_need_a_known_pair_or_an_introduction() {
         assert_none(t, Entity::Person);
     }
 }
+
+#[test]
+fn national_ids_with_check_digits_are_pseudonymized_after_their_word() {
+    let guard = palisade::Pipeline::recommended();
+    let ctx = palisade::Context::new().session("s-nid");
+    use palisade::Guard;
+    let v = guard.check_input(
+        &ctx,
+        "Mi RUT es 12.345.678-5 y mi CUIT 20-14345590-5; TC Kimlik No: 10000000146.",
+    );
+    assert_eq!(
+        v.text(),
+        "Mi RUT es <NATIONAL_ID_1> y mi CUIT <NATIONAL_ID_2>; TC Kimlik No: <NATIONAL_ID_3>."
+    );
+    assert!(v.findings()[0].message.contains("Chilean RUT"));
+    // A wrong check digit, or no word naming it, is not an identifier.
+    let v = guard.check_input(&ctx, "Mi RUT es 12.345.678-6; order 20-14345590-5 shipped");
+    assert!(v.findings().iter().all(|f| f.detector != "pii.national_id"));
+}
+
+#[test]
+fn locations_that_place_someone_are_redacted_bare_mentions_only_noted() {
+    use palisade::Guard;
+    let guard = palisade::Pipeline::recommended();
+    let ctx = palisade::Context::new().session("s-loc");
+    let v = guard.check_input(&ctx, "I live in Lappeenranta and grew up in Mobile.");
+    assert_eq!(
+        v.text(),
+        "I live in <LOCATION_1> and grew up in <LOCATION_2>."
+    );
+    let v = guard.check_input(&ctx, "Summarize this article: Germany beat Italy 2-1.");
+    assert!(v.is_allowed() && !v.is_redacted(), "{}", v.text());
+    assert!(
+        v.findings()
+            .iter()
+            .all(|f| f.detector == "pii.location" && f.action == palisade::Action::Allow)
+    );
+    // Institutions and labels are not places.
+    let v = guard.check_input(&ctx, "I studied at Boston University. Mobile: 555 0100");
+    assert!(v.findings().iter().all(|f| f.detector != "pii.location"));
+}

@@ -27,6 +27,7 @@ fn ours(gold: &str) -> Option<Entity> {
         "DOMAIN_NAME" | "URL" => Entity::Url,
         "US_DRIVER_LICENSE" => Entity::DriversLicense,
         "PERSON" => Entity::Person,
+        "LOCATION" | "GPE" => Entity::Location,
         _ => return None,
     })
 }
@@ -81,9 +82,27 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
                     Some((ty, bs, be))
                 })
                 .collect();
+            // Presidio labels a city inside an address as part of the ADDRESS: a location
+            // found there is neither right nor wrong for LOCATION.
+            let addresses: Vec<(usize, usize)> = row["entities"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| matches!(e["type"].as_str(), Some("ADDRESS" | "STREET_ADDRESS")))
+                .filter_map(|e| {
+                    let cs = e["start"].as_u64()? as usize;
+                    let ce = e["end"].as_u64()? as usize;
+                    let bs = t.char_indices().nth(cs).map_or(t.len(), |(b, _)| b);
+                    let be = t.char_indices().nth(ce).map_or(t.len(), |(b, _)| b);
+                    Some((bs, be))
+                })
+                .collect();
             let mut matched = vec![false; gold.len()];
             for (e, r, score) in pii.recognize(t) {
-                if score < 0.5 {
+                if score < 0.5
+                    || (e == Entity::Location
+                        && addresses.iter().any(|&(s, z)| r.start < z && s < r.end))
+                {
                     continue;
                 }
                 let evaluated = [
@@ -96,6 +115,7 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
                     "URL",
                     "US_DRIVER_LICENSE",
                     "PERSON",
+                    "LOCATION",
                 ]
                 .iter()
                 .any(|g| ours(g) == Some(e));
@@ -149,6 +169,7 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
         ("url", 0.99),
         ("drivers_license", 0.99),
         ("person", 0.42),
+        ("location", 0.38),
     ]
     .into_iter()
     .collect();
@@ -187,6 +208,12 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
         && precision(p) < 0.95
     {
         failures.push(format!("person precision {:.3} < 0.95", precision(p)));
+    }
+    // Locations too (0.958 measured; a city inside a presidio ADDRESS span is not scored).
+    if let Some(p) = counts.get("location")
+        && precision(p) < 0.93
+    {
+        failures.push(format!("location precision {:.3} < 0.93", precision(p)));
     }
     if wnut.tp + wnut.fp > 0 && precision(&wnut) < 0.85 {
         failures.push(format!(

@@ -51,3 +51,24 @@ fn readme_audit_monitor_and_kill_switch_block_builds_a_pipeline() {
     assert!(dir.join("audit.jsonl").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn readme_national_id_block_adds_a_type() {
+    use palisade::Guard;
+    let toml = toml_block_after("**National identifiers as data.**");
+    let config = palisade::Config::from_toml(toml, "README.md")
+        .unwrap_or_else(|e| panic!("README national id block: {e}"));
+    let guard = palisade::Pipeline::from_config(&config).unwrap();
+    let v = guard.check_input(
+        &palisade::Context::new(),
+        "member no 12345674, RUT 12.345.678-5",
+    );
+    let ids: Vec<&str> = v.findings().iter().map(|f| &*f.detector).collect();
+    assert_eq!(
+        ids,
+        ["pii.national_id", "pii.national_id"],
+        "{:?}",
+        v.findings()
+    );
+    assert!(v.findings()[0].message.contains("Example member number"));
+}

@@ -44,103 +44,144 @@ pub(crate) fn iban_mod97(compact: &[u8]) -> bool {
     rem == 1
 }
 
+/// The BBAN structure per country (SWIFT IBAN registry): runs of `<count>!<class>`, class `n`
+/// digits, `a` uppercase letters, `c` letters or digits.
+const BBAN: &[(&[u8; 2], &str)] = &[
+    (b"AD", "4!n4!n12!c"),
+    (b"AE", "3!n16!n"),
+    (b"AL", "8!n16!c"),
+    (b"AT", "5!n11!n"),
+    (b"AZ", "4!a20!c"),
+    (b"BA", "3!n3!n8!n2!n"),
+    (b"BE", "3!n7!n2!n"),
+    (b"BG", "4!a4!n2!n8!c"),
+    (b"BH", "4!a14!c"),
+    (b"BI", "5!n5!n11!n2!n"),
+    (b"BR", "8!n5!n10!n1!a1!c"),
+    (b"BY", "4!c4!n16!c"),
+    (b"CH", "5!n12!c"),
+    (b"CR", "4!n14!n"),
+    (b"CY", "3!n5!n16!c"),
+    (b"CZ", "4!n16!n"),
+    (b"DE", "8!n10!n"),
+    (b"DJ", "5!n5!n11!n2!n"),
+    (b"DK", "4!n9!n1!n"),
+    (b"DO", "4!c20!n"),
+    (b"EE", "2!n14!n"),
+    (b"EG", "4!n4!n17!n"),
+    (b"ES", "4!n4!n1!n1!n10!n"),
+    (b"FI", "3!n11!n"),
+    (b"FK", "2!a12!n"),
+    (b"FO", "4!n9!n1!n"),
+    (b"FR", "5!n5!n11!c2!n"),
+    (b"GB", "4!a6!n8!n"),
+    (b"GE", "2!a16!n"),
+    (b"GI", "4!a15!c"),
+    (b"GL", "4!n9!n1!n"),
+    (b"GR", "3!n4!n16!c"),
+    (b"GT", "4!c20!c"),
+    (b"HN", "4!a20!n"),
+    (b"HR", "7!n10!n"),
+    (b"HU", "3!n4!n1!n15!n1!n"),
+    (b"IE", "4!a6!n8!n"),
+    (b"IL", "3!n3!n13!n"),
+    (b"IQ", "4!a3!n12!n"),
+    (b"IS", "4!n2!n6!n10!n"),
+    (b"IT", "1!a5!n5!n12!c"),
+    (b"JO", "4!a4!n18!c"),
+    (b"KW", "4!a22!c"),
+    (b"KZ", "3!n13!c"),
+    (b"LB", "4!n20!c"),
+    (b"LC", "4!a24!c"),
+    (b"LI", "5!n12!c"),
+    (b"LT", "5!n11!n"),
+    (b"LU", "3!n13!c"),
+    (b"LV", "4!a13!c"),
+    (b"LY", "3!n3!n15!n"),
+    (b"MC", "5!n5!n11!c2!n"),
+    (b"MD", "2!c18!c"),
+    (b"ME", "3!n13!n2!n"),
+    (b"MK", "3!n10!c2!n"),
+    (b"MN", "4!n12!n"),
+    (b"MR", "5!n5!n11!n2!n"),
+    (b"MT", "4!a5!n18!c"),
+    (b"MU", "4!a2!n2!n12!n3!n3!a"),
+    (b"NI", "4!a20!n"),
+    (b"NL", "4!a10!n"),
+    (b"NO", "4!n6!n1!n"),
+    (b"OM", "3!n16!c"),
+    (b"PK", "4!a16!c"),
+    (b"PL", "8!n16!n"),
+    (b"PS", "4!a21!c"),
+    (b"PT", "4!n4!n11!n2!n"),
+    (b"QA", "4!a21!c"),
+    (b"RO", "4!a16!c"),
+    (b"RS", "3!n13!n2!n"),
+    (b"RU", "9!n5!n15!c"),
+    (b"SA", "2!n18!c"),
+    (b"SC", "4!a2!n2!n16!n3!a"),
+    (b"SD", "2!n12!n"),
+    (b"SE", "3!n16!n1!n"),
+    (b"SI", "5!n8!n2!n"),
+    (b"SK", "4!n6!n10!n"),
+    (b"SM", "1!a5!n5!n12!c"),
+    (b"SO", "4!n3!n12!n"),
+    (b"ST", "4!n4!n11!n2!n"),
+    (b"SV", "4!a20!n"),
+    (b"TL", "3!n14!n2!n"),
+    (b"TN", "2!n3!n13!n2!n"),
+    (b"TR", "5!n1!n16!c"),
+    (b"UA", "6!n19!c"),
+    (b"VA", "3!n15!n"),
+    (b"VG", "4!a16!n"),
+    (b"XK", "4!n10!n2!n"),
+    (b"YE", "4!a4!n18!c"),
+];
+
+fn bban_structure(country: &[u8]) -> Option<&'static str> {
+    BBAN.iter()
+        .find(|(c, _)| &c[..] == country)
+        .map(|(_, s)| *s)
+}
+
 /// IBAN length per country (SWIFT IBAN registry).
 pub(crate) fn iban_length(country: &[u8]) -> Option<usize> {
-    const TABLE: &[(&[u8; 2], usize)] = &[
-        (b"AD", 24),
-        (b"AE", 23),
-        (b"AL", 28),
-        (b"AT", 20),
-        (b"AZ", 28),
-        (b"BA", 20),
-        (b"BE", 16),
-        (b"BG", 22),
-        (b"BH", 22),
-        (b"BI", 27),
-        (b"BR", 29),
-        (b"BY", 28),
-        (b"CH", 21),
-        (b"CR", 22),
-        (b"CY", 28),
-        (b"CZ", 24),
-        (b"DE", 22),
-        (b"DJ", 27),
-        (b"DK", 18),
-        (b"DO", 28),
-        (b"EE", 20),
-        (b"EG", 29),
-        (b"ES", 24),
-        (b"FI", 18),
-        (b"FK", 18),
-        (b"FO", 18),
-        (b"FR", 27),
-        (b"GB", 22),
-        (b"GE", 22),
-        (b"GI", 23),
-        (b"GL", 18),
-        (b"GR", 27),
-        (b"GT", 28),
-        (b"HN", 28),
-        (b"HR", 21),
-        (b"HU", 28),
-        (b"IE", 22),
-        (b"IL", 23),
-        (b"IQ", 23),
-        (b"IS", 26),
-        (b"IT", 27),
-        (b"JO", 30),
-        (b"KW", 30),
-        (b"KZ", 20),
-        (b"LB", 28),
-        (b"LC", 32),
-        (b"LI", 21),
-        (b"LT", 20),
-        (b"LU", 20),
-        (b"LV", 21),
-        (b"LY", 25),
-        (b"MC", 27),
-        (b"MD", 24),
-        (b"ME", 22),
-        (b"MK", 19),
-        (b"MN", 20),
-        (b"MR", 27),
-        (b"MT", 31),
-        (b"MU", 30),
-        (b"NI", 28),
-        (b"NL", 18),
-        (b"NO", 15),
-        (b"OM", 23),
-        (b"PK", 24),
-        (b"PL", 28),
-        (b"PS", 29),
-        (b"PT", 25),
-        (b"QA", 29),
-        (b"RO", 24),
-        (b"RS", 22),
-        (b"RU", 33),
-        (b"SA", 24),
-        (b"SC", 31),
-        (b"SD", 18),
-        (b"SE", 24),
-        (b"SI", 19),
-        (b"SK", 24),
-        (b"SM", 27),
-        (b"SO", 23),
-        (b"ST", 25),
-        (b"SV", 28),
-        (b"TL", 23),
-        (b"TN", 24),
-        (b"TR", 26),
-        (b"UA", 29),
-        (b"VA", 22),
-        (b"VG", 24),
-        (b"XK", 20),
-        (b"YE", 30),
-    ];
-    TABLE
-        .iter()
-        .find(|(c, _)| c[..] == *country)
-        .map(|(_, n)| *n)
+    let s = bban_structure(country)?;
+    let mut total = 4;
+    for run in s.split_inclusive(|c: char| c.is_ascii_alphabetic()) {
+        total += run
+            .trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '!')
+            .parse::<usize>()
+            .ok()?;
+    }
+    Some(total)
+}
+
+/// Whether the BBAN (the IBAN after its first four characters) has its country's structure.
+pub(crate) fn bban_ok(iban: &[u8]) -> bool {
+    let Some(s) = iban.get(..2).and_then(bban_structure) else {
+        return false;
+    };
+    let mut rest = &iban[4.min(iban.len())..];
+    for run in s.split_inclusive(|c: char| c.is_ascii_alphabetic()) {
+        let class = run.as_bytes()[run.len() - 1];
+        let Ok(n) = run[..run.len() - 2].parse::<usize>() else {
+            return false;
+        };
+        if rest.len() < n {
+            return false;
+        }
+        let ok = |c: &u8| match class {
+            b'n' => c.is_ascii_digit(),
+            b'a' => c.is_ascii_uppercase(),
+            _ => c.is_ascii_alphanumeric(),
+        };
+        if !rest[..n].iter().all(ok) {
+            return false;
+        }
+        rest = &rest[n..];
+    }
+    rest.is_empty()
 }
 
 /// UK NHS number: weights 10..2 over the first nine digits, mod 11.

@@ -44,11 +44,19 @@ pub enum Entity {
     /// A web address (`https://…`, `www.…`): personal when it names someone's site or
     /// profile. Off unless listed in `pii.entities`.
     Url,
+    /// A national or tax identifier with a check digit (Chilean RUT, Turkish T.C. Kimlik,
+    /// Norwegian fødselsnummer, ...), from the [`NationalIds`](super::NationalIds) table, after
+    /// a word that names it.
+    NationalId,
+    /// A country, state or province, or city (GeoNames list): reported as personal after a
+    /// phrase that places someone (`I live in`, `born in`, `address:`), after `in`/`from`, or
+    /// as `City, Region`; a bare country or big city is only noted (score 0.4).
+    Location,
 }
 
 impl Entity {
     /// How many there are.
-    pub const COUNT: usize = 18;
+    pub const COUNT: usize = 20;
 
     /// All of them.
     pub const ALL: [Entity; Entity::COUNT] = [
@@ -70,6 +78,8 @@ impl Entity {
         Entity::UkNino,
         Entity::Person,
         Entity::Url,
+        Entity::NationalId,
+        Entity::Location,
     ];
 
     /// The configuration name (`email`, `credit_card`, ...).
@@ -93,6 +103,8 @@ impl Entity {
             Entity::UkNino => "uk_nino",
             Entity::Person => "person",
             Entity::Url => "url",
+            Entity::NationalId => "national_id",
+            Entity::Location => "location",
         }
     }
 
@@ -117,6 +129,8 @@ impl Entity {
             Entity::UkNino => "pii.uk_nino",
             Entity::Person => "pii.person",
             Entity::Url => "pii.url",
+            Entity::NationalId => "pii.national_id",
+            Entity::Location => "pii.location",
         }
     }
 
@@ -141,6 +155,8 @@ impl Entity {
             Entity::UkNino => "UK_NINO",
             Entity::Person => "PERSON",
             Entity::Url => "URL",
+            Entity::NationalId => "NATIONAL_ID",
+            Entity::Location => "LOCATION",
         }
     }
 
@@ -236,6 +252,8 @@ impl Entity {
             Entity::UkNino => &["national insurance", "nino", "ni number", "ni no"],
             Entity::Person => &[],
             Entity::Url => &[],
+            Entity::NationalId => &[],
+            Entity::Location => &[],
         }
     }
 }

@@ -9,7 +9,9 @@
 
 mod checksum;
 mod entity;
+mod national;
 mod person;
+mod place;
 mod recognize;
 mod vault;
 
@@ -22,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 pub use entity::Entity;
+pub use national::NationalIds;
 pub use vault::Vault;
 
 use self::recognize::{Candidate, ContextWords, Scan};
@@ -78,6 +81,12 @@ pub struct PiiConfig {
     pub vault_ttl_secs: u64,
     /// Put pseudonymized values back into `check_output` text. Default `true`.
     pub restore_output: bool,
+    /// Built-in national identifier types to recognize (`national_id` entity), by id
+    /// (`cl_rut`, `tr_tckimlik`, ...). Default: every type of the table.
+    pub national_ids: Vec<String>,
+    /// More identifier types (always recognized), as a TOML table in the format of the
+    /// built-in `national_ids.toml` (`[[id]]` with `context`, `format` and `[[id.check]]`).
+    pub extra_national_ids: String,
 }
 
 impl Default for PiiConfig {
@@ -97,6 +106,8 @@ impl Default for PiiConfig {
             vault_max_sessions: 10_000,
             vault_ttl_secs: 86_400,
             restore_output: true,
+            national_ids: Vec::new(),
+            extra_national_ids: String::new(),
         }
     }
 }
@@ -115,6 +126,7 @@ pub struct Pii {
     vault: Arc<Vault>,
     restore_output: bool,
     words: ContextWords,
+    national: Option<Arc<NationalIds>>,
 }
 
 impl std::fmt::Debug for Pii {
@@ -254,8 +266,20 @@ impl Pii {
             deny_patterns,
             vault,
             restore_output: config.restore_output,
+            national: if !enabled[Entity::NationalId as usize] {
+                None
+            } else if config.national_ids.is_empty() && config.extra_national_ids.trim().is_empty()
+            {
+                Some(Arc::new(NationalIds::new(&[], "")?))
+            } else {
+                Some(Arc::new(NationalIds::new(
+                    &config.national_ids,
+                    &config.extra_national_ids,
+                )?))
+            },
             words: {
                 person::warm_up();
+                place::warm_up();
                 ContextWords::new()
             },
         })
@@ -298,7 +322,20 @@ impl Pii {
             cache: std::cell::Cell::new((usize::MAX, 0)),
         }
         .run(s, &mut out);
+        let mut unsorted = false;
+        if let Some(table) = &self.national {
+            let mut found = Vec::new();
+            table.find(s, &mut found);
+            unsorted = !found.is_empty();
+            out.extend(found.into_iter().map(|(range, detail)| Candidate {
+                entity: Entity::NationalId,
+                range,
+                score: 0.95,
+                detail,
+            }));
+        }
         if !self.deny.is_empty() || !self.deny_patterns.is_empty() {
+            unsorted = true;
             let lower = s.to_lowercase();
             if lower.len() == s.len() {
                 for (e, v) in &self.deny {
@@ -307,6 +344,7 @@ impl Pii {
                             entity: *e,
                             range: k..k + v.len(),
                             score: 1.0,
+                            detail: 0,
                         });
                     }
                 }
@@ -318,10 +356,13 @@ impl Pii {
                             entity: *e,
                             range: m.range(),
                             score: 1.0,
+                            detail: 0,
                         });
                     }
                 }
             }
+        }
+        if unsorted {
             out.sort_by_key(|c| (c.range.start, std::cmp::Reverse(c.range.end)));
         }
         out.retain(|c| !self.allowed(c.entity, &s[c.range.clone()]));
@@ -442,7 +483,13 @@ impl Detector for Pii {
                         span,
                         c.score,
                         Action::Redact,
-                        format!("{} → {replacement}{from}", describe(c.entity)),
+                        match (c.entity, &self.national) {
+                            (Entity::NationalId, Some(t)) => format!(
+                                "{} (check digit valid) → {replacement}{from}",
+                                t.name_at(c.detail)
+                            ),
+                            _ => format!("{} → {replacement}{from}", describe(c.entity)),
+                        },
                     )
                     .with_replacement(replacement),
                 );
@@ -472,5 +519,7 @@ fn describe(e: Entity) -> &'static str {
         Entity::UkNino => "UK National Insurance number",
         Entity::Person => "person name",
         Entity::Url => "web address",
+        Entity::NationalId => "national or tax identifier (check digit valid)",
+        Entity::Location => "location",
     }
 }

@@ -14,6 +14,8 @@ pub(crate) struct Candidate {
     pub(crate) entity: Entity,
     pub(crate) range: Range<usize>,
     pub(crate) score: f32,
+    /// For national identifiers: the index of the type in the table.
+    pub(crate) detail: u16,
 }
 
 fn is_alnum(b: u8) -> bool {
@@ -220,7 +222,7 @@ impl Scan<'_> {
                 }
                 b'A'..=b'Z' if word_start(b, i) => self.at_word(s, i, out),
                 0xC0..
-                    if self.on(Entity::Person)
+                    if (self.on(Entity::Person) || self.on(Entity::Location))
                         && (i == 0
                             || !s[..i]
                                 .chars()
@@ -228,12 +230,25 @@ impl Scan<'_> {
                                 .is_some_and(char::is_alphanumeric))
                         && s[i..].chars().next().is_some_and(char::is_uppercase) =>
                 {
-                    match person::person_at(s, i) {
-                        Some((end, score)) => {
+                    let person = self
+                        .on(Entity::Person)
+                        .then(|| person::person_at(s, i))
+                        .flatten();
+                    let place = || {
+                        self.on(Entity::Location)
+                            .then(|| super::place::place_at(s, i))
+                            .flatten()
+                    };
+                    match (person, person.is_none().then(place).flatten()) {
+                        (Some((end, score)), _) => {
                             self.push(out, Entity::Person, i..end, score);
                             end
                         }
-                        None => i + s[i..].chars().next().map_or(1, char::len_utf8),
+                        (None, Some((end, score))) => {
+                            self.push(out, Entity::Location, i..end, score);
+                            end
+                        }
+                        _ => i + s[i..].chars().next().map_or(1, char::len_utf8),
                     }
                 }
                 _ => i + 1,
@@ -249,6 +264,7 @@ impl Scan<'_> {
                 entity,
                 range,
                 score: score.min(1.0),
+                detail: 0,
             });
         }
     }
@@ -279,6 +295,7 @@ impl Scan<'_> {
             let upper = word.to_ascii_uppercase();
             if checksum::iban_length(&upper[..2]) == Some(upper.len())
                 && checksum::iban_mod97(&upper)
+                && checksum::bban_ok(&upper)
             {
                 self.push(out, Entity::Iban, i..j, 0.9);
                 return j;
@@ -340,6 +357,13 @@ impl Scan<'_> {
             self.push(out, Entity::Person, i..end, score);
             return end;
         }
+        if out.len() == before
+            && self.on(Entity::Location)
+            && let Some((end, score)) = super::place::place_at(s, i)
+        {
+            self.push(out, Entity::Location, i..end, score);
+            return end;
+        }
         match out.last() {
             Some(c) if out.len() > before => c.range.end.max(j),
             _ => j,
@@ -348,27 +372,48 @@ impl Scan<'_> {
 
     fn iban(&self, s: &str, i: usize, out: &mut Vec<Candidate>) -> Option<usize> {
         let b = s.as_bytes();
-        if i + 4 > b.len() || !b[i + 2].is_ascii_digit() || !b[i + 3].is_ascii_digit() {
+        // The check digits right after the country code, or after one separator.
+        let digits_at =
+            |k: usize| k + 2 <= b.len() && b[k].is_ascii_digit() && b[k + 1].is_ascii_digit();
+        if i + 4 > b.len() || !(digits_at(i + 2) || (b[i + 2] == b' ' && digits_at(i + 3))) {
             return None;
         }
         let want = checksum::iban_length(&b[i..i + 2])?;
         let mut compact = Vec::with_capacity(want);
+        // Strict: compact, or groups of four separated by single spaces. Loose (as people
+        // and banks also write them): any single space, `.` or `-` between characters, and
+        // lowercase letters.
+        let mut loose = false;
         let mut j = i;
         while j < b.len() && compact.len() < want {
             let c = b[j];
             if c.is_ascii_digit() || c.is_ascii_uppercase() {
                 compact.push(c);
                 j += 1;
-            } else if c == b' ' && j + 1 < b.len() && is_alnum(b[j + 1]) && compact.len() % 4 == 0 {
+            } else if c.is_ascii_lowercase() && compact.len() >= 4 {
+                compact.push(c.to_ascii_uppercase());
+                loose = true;
+                j += 1;
+            } else if matches!(c, b' ' | b'.' | b'-')
+                && j + 1 < b.len()
+                && is_alnum(b[j + 1])
+                && j > i
+                && is_alnum(b[j - 1])
+            {
+                loose |= c != b' ' || compact.len() % 4 != 0;
                 j += 1;
             } else {
                 break;
             }
         }
-        if compact.len() != want || !word_end(b, j) || !checksum::iban_mod97(&compact) {
+        if compact.len() != want
+            || !word_end(b, j)
+            || !checksum::iban_mod97(&compact)
+            || !checksum::bban_ok(&compact)
+        {
             return None;
         }
-        self.push(out, Entity::Iban, i..j, 0.95);
+        self.push(out, Entity::Iban, i..j, if loose { 0.9 } else { 0.95 });
         Some(j)
     }
 
