@@ -25,20 +25,33 @@ fn english(len: usize) -> String {
 }
 
 fn guard() -> Pipeline {
+    guard_with("")
+}
+
+fn guard_with(extra: &str) -> Pipeline {
     // Every non-ML input detector, with limits raised so large inputs are scanned, and a
     // banned list so that detector runs too.
-    Pipeline::from_toml(
+    Pipeline::from_toml(&format!(
         "max_input_bytes = 16777216\n\
          [length]\nmax_bytes = 16777216\nmax_chars = 16777216\nmax_tokens = 16777216\n\
          [normalize]\nmax_decoded_bytes = 4194304\n\
-         [banned]\nsubstrings = [\"project nightingale\", \"internal only\"]\npatterns = ['\\bACME-\\d{6}\\b']\n",
-    )
+         [banned]\nsubstrings = [\"project nightingale\", \"internal only\"]\npatterns = ['\\bACME-\\d{{6}}\\b']\n{extra}",
+    ))
     .expect("bench config")
 }
 
 /// One criterion group checking English prompts of the given sizes.
 fn english_group(c: &mut Criterion, name: &str, sizes: &[usize], samples: Option<usize>) {
-    let g = guard();
+    english_group_with(c, name, sizes, samples, guard());
+}
+
+fn english_group_with(
+    c: &mut Criterion,
+    name: &str,
+    sizes: &[usize],
+    samples: Option<usize>,
+    g: Pipeline,
+) {
     let ctx = Context::new();
     let mut group = c.benchmark_group(name);
     if let Some(n) = samples {
@@ -56,6 +69,16 @@ fn english_group(c: &mut Criterion, name: &str, sizes: &[usize], samples: Option
 
 fn plain(c: &mut Criterion) {
     english_group(c, "check_input/english", &[1 << 10, 64 << 10], None);
+    // The same without the `pii` detector, back to back, to read its share on this machine.
+    english_group_with(
+        c,
+        "check_input/english_without_pii",
+        &[1 << 10, 64 << 10],
+        None,
+        guard_with(
+            "[checks]\ninput = [\"length\", \"unicode\", \"injection\", \"banned\", \"secret\"]\n",
+        ),
+    );
 }
 
 fn scaling(c: &mut Criterion) {

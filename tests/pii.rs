@@ -455,7 +455,7 @@ fn national_ids_with_check_digits_are_pseudonymized_after_their_word() {
 }
 
 #[test]
-fn locations_that_place_someone_are_redacted_bare_mentions_only_noted() {
+fn locations_that_place_someone_are_redacted_other_mentions_are_not() {
     use palisade::Guard;
     let guard = palisade::Pipeline::recommended();
     let ctx = palisade::Context::new().session("s-loc");

@@ -54,6 +54,7 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
     let show = std::env::var_os("PALISADE_SHOW_MISSES").is_some();
     let mut counts: BTreeMap<&'static str, Counts> = BTreeMap::new();
     let mut wnut = Counts::default();
+    let mut noted = Counts::default();
     for file in [
         "presidio_research_synth_v2.jsonl",
         "presidio_research_generated_large.jsonl",
@@ -97,6 +98,33 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
                     Some((bs, be))
                 })
                 .collect();
+            // Locations noted under the threshold too (bare mentions, `trip to …`).
+            if !person_only {
+                let mut used = vec![false; gold.len()];
+                for (e, r, _) in pii.recognize(t) {
+                    if e != Entity::Location
+                        || addresses.iter().any(|&(s, z)| r.start < z && s < r.end)
+                    {
+                        continue;
+                    }
+                    match gold
+                        .iter()
+                        .enumerate()
+                        .find(|(i, (ge, s, z))| !used[*i] && *ge == e && r.start < *z && *s < r.end)
+                    {
+                        Some((i, _)) => {
+                            used[i] = true;
+                            noted.tp += 1;
+                        }
+                        None => noted.fp += 1,
+                    }
+                }
+                noted.fn_ += gold
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, (e, _, _))| *e == Entity::Location && !used[*i])
+                    .count();
+            }
             let mut matched = vec![false; gold.len()];
             for (e, r, score) in pii.recognize(t) {
                 if score < 0.5
@@ -169,7 +197,9 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
         ("url", 0.99),
         ("drivers_license", 0.99),
         ("person", 0.42),
-        ("location", 0.38),
+        // Redacted only where a phrase ties the place to someone (precision 1.000 measured);
+        // every mention is noted under the threshold (checked below).
+        ("location", 0.2),
     ]
     .into_iter()
     .collect();
@@ -209,11 +239,26 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
     {
         failures.push(format!("person precision {:.3} < 0.95", precision(p)));
     }
-    // Locations too (0.958 measured; a city inside a presidio ADDRESS span is not scored).
+    eprintln!(
+        "location (noted, any score) precision {:.3} recall {:.3}  (tp {} fp {} fn {})",
+        precision(&noted),
+        recall(&noted),
+        noted.tp,
+        noted.fp,
+        noted.fn_
+    );
+    // Locations too (a city inside a presidio ADDRESS span is not scored).
     if let Some(p) = counts.get("location")
-        && precision(p) < 0.93
+        && precision(p) < 0.95
     {
-        failures.push(format!("location precision {:.3} < 0.93", precision(p)));
+        failures.push(format!("location precision {:.3} < 0.95", precision(p)));
+    }
+    if noted.tp + noted.fp > 0 && (precision(&noted) < 0.95 || recall(&noted) < 0.24) {
+        failures.push(format!(
+            "noted locations: precision {:.3} / recall {:.3} under 0.95 / 0.24",
+            precision(&noted),
+            recall(&noted)
+        ));
     }
     if wnut.tp + wnut.fp > 0 && precision(&wnut) < 0.85 {
         failures.push(format!(

@@ -443,45 +443,62 @@ impl NationalIds {
     pub(crate) fn find(&self, s: &str, out: &mut Vec<(Range<usize>, u16)>) {
         let Some(words) = &self.words else { return };
         let b = s.as_bytes();
-        let mut after = 0;
-        for m in words.find_iter(s) {
-            let (ws, we) = (m.start(), m.end());
-            if ws < after {
+        // Values first (digits are rare in prose), then a context word just before each.
+        let mut k = 0;
+        while let Some(off) = b[k..].iter().position(u8::is_ascii_digit) {
+            let start = k + off;
+            let mut e = start;
+            while e < b.len() && b[e].is_ascii_alphanumeric() {
+                e += 1;
+            }
+            k = e.max(start + 1);
+            if start > 0 && b[start - 1].is_ascii_alphanumeric() {
                 continue;
             }
-            // Whole words only (`run` is not in `running`).
-            let left_ok = ws == 0 || !b[ws - 1].is_ascii_alphanumeric();
-            let right_ok = we == b.len()
-                || !b[we].is_ascii_alphanumeric()
-                || !b[we - 1].is_ascii_alphanumeric();
-            if !left_ok || !right_ok {
-                continue;
-            }
-            // The value starts at the first digit within 32 bytes, on the same line.
-            let limit = (we + 32).min(b.len());
-            let Some(start) = (we..limit)
-                .take_while(|&k| b[k] != b'\n')
-                .find(|&k| b[k].is_ascii_digit())
-            else {
-                continue;
-            };
+            // The whole run (`415 555 2671`) is one value: its later groups start nothing.
             let ends = group_ends(b, start);
-            let targets = &self.targets[m.pattern().as_usize()];
-            'ends: for &end in ends.iter().rev() {
+            let Some(&last) = ends.last() else { continue };
+            k = k.max(last);
+            if last - start < 5 {
+                continue;
+            }
+            // The context word ends at most 32 bytes before the value, on the same line, with
+            // no digit in between.
+            let mut from = start.saturating_sub(32 + 48);
+            while !s.is_char_boundary(from) {
+                from += 1;
+            }
+            let mut context = None;
+            for m in words.find_iter(&s[from..start]) {
+                let (ws, we) = (from + m.start(), from + m.end());
+                let left_ok = ws == 0 || !b[ws - 1].is_ascii_alphanumeric();
+                let right_ok = !b[we].is_ascii_alphanumeric() || !b[we - 1].is_ascii_alphanumeric();
+                let gap = &b[we..start];
+                if left_ok
+                    && right_ok
+                    && gap.len() <= 32
+                    && !gap.iter().any(|c| *c == b'\n' || c.is_ascii_digit())
+                {
+                    context = Some(m.pattern().as_usize());
+                }
+            }
+            let Some(pattern) = context else { continue };
+            let targets = &self.targets[pattern];
+            for end in ends.into_iter().rev() {
                 let Some(value) = s.get(start..end) else {
                     continue;
                 };
                 let c = compact(value);
-                let try_id = |i: usize| -> bool { self.valid_at(i, &c) };
+                let valid = |i: &usize| self.valid_at(*i, &c);
                 let hit = if targets.is_empty() {
-                    (0..self.ids.len()).find(|&i| try_id(i))
+                    (0..self.ids.len()).find(valid)
                 } else {
-                    targets.iter().map(|&t| usize::from(t)).find(|&i| try_id(i))
+                    targets.iter().map(|&t| usize::from(t)).find(valid)
                 };
                 if let Some(i) = hit {
                     out.push((start..end, i as u16));
-                    after = end;
-                    break 'ends;
+                    k = end;
+                    break;
                 }
             }
         }
