@@ -6,7 +6,12 @@
 //! `check_tool_call` before it runs; calls that need approval wait for the (simulated) human,
 //! who sees the exact arguments, and run only after the grant; every tool result goes through
 //! `check_tool_result` before the model would read it.
+//!
+//! Every decision is written to a tamper-evident audit log (verified at the end), and an alert
+//! stops the session after two denied tool calls within ten minutes: the kill switch then
+//! blocks the rest of the session until an operator releases it.
 
+use palisade::monitor::{AlertRule, Escalate, Per, Signal};
 use palisade::tools::ToolPolicy;
 use palisade::{Action, Config, Context, Guard, Pipeline, ToolCall};
 use serde_json::{Value, json};
@@ -42,11 +47,26 @@ fn human_decides(call: &ToolCall, reason: &str) -> bool {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The recommended detectors, plus the policy (which also scans email bodies for secrets).
     let policy_path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policy.toml");
-    let config = Config {
+    let log = std::env::temp_dir().join(format!("palisade-agent-loop-{}", std::process::id()));
+    std::fs::create_dir_all(&log)?;
+    let log = log.join("audit.jsonl");
+    let mut config = Config {
         tool_policy: Some(policy_path.into()),
         ..Config::default()
     };
-    let guard = Pipeline::from_config(&config)?;
+    config.audit.file = Some(log.clone());
+    config.monitor.alerts.push(AlertRule {
+        name: "denied-tool-calls".into(),
+        signal: Signal::ToolDenied,
+        per: Per::Session,
+        threshold: 2.0,
+        window: "10m".into(),
+        escalate: Escalate::BlockSession,
+        block_for: None,
+    });
+    let guard = Pipeline::builder_from_config(&config)?
+        .on_alert(|a| println!("  !! alert {}: {} for {}", a.name, a.value, a.key))
+        .build()?;
     println!(
         "policy allows: {:?}\n",
         ToolPolicy::from_file(policy_path)?.tool_names()
@@ -121,5 +141,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         println!();
     }
+    let s = guard.monitor().snapshot();
+    println!(
+        "monitor: {} tool calls denied, {} stopped by the kill switch, engaged: {:?}",
+        s.tool_denials,
+        s.kill_switch_blocks,
+        s.kill_switch
+            .iter()
+            .map(|e| e.scope.to_string())
+            .collect::<Vec<_>>()
+    );
+    drop(guard); // closes the audit log with a final checkpoint
+    let report = palisade::audit::verify(&log, None)?;
+    println!("audit log {}: {report}", log.display());
     Ok(())
 }

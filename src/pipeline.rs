@@ -440,6 +440,20 @@ impl Pipeline {
 
     /// Builds a pipeline from a parsed configuration.
     pub fn from_config(config: &Config) -> Result<Pipeline, Error> {
+        Pipeline::builder_from_config(config)?.build()
+    }
+
+    /// The builder a configuration describes, to add what only code can (an alert callback,
+    /// your own detectors, a clock) before building.
+    ///
+    /// ```
+    /// use palisade::{Config, Pipeline};
+    /// let guard = Pipeline::builder_from_config(&Config::default())?
+    ///     .on_alert(|alert| eprintln!("alert {}: {}", alert.name, alert.key))
+    ///     .build()?;
+    /// # Ok::<(), palisade::Error>(())
+    /// ```
+    pub fn builder_from_config(config: &Config) -> Result<PipelineBuilder, Error> {
         config.validate("<config>", "")?;
         let mut b = Pipeline::builder()
             .shadow(config.mode == Mode::Shadow)
@@ -542,7 +556,7 @@ impl Pipeline {
             b = b.vault(Arc::clone(pii.vault()), pii.restores_output());
             b = b.detector(pii, &k);
         }
-        b.build()
+        Ok(b)
     }
 
     /// Reads a TOML configuration file and builds the pipeline it describes.
