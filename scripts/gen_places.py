@@ -8,7 +8,8 @@ Sources (both offline PyPI packages, pinned below):
 - `wordfreq` (Apache 2.0, https://github.com/rspeer/wordfreq): English word frequencies, used
   only to mark place names that are also common English words ("Mobile", "Reading", "Split").
 
-Each line is `kind<TAB>name`, kind one of: `c` country, `s` state or province, `C` a city of a
+Each line is `kind<TAB>name`, the name in lowercase (the detector borrows the keys of its
+lookup table straight from the file, with no work at start-up), kind one of: `c` country, `s` state or province, `C` a city of a
 million people or a capital (these three are reported when capitalized), `t` another city
 (reported after a locative word: "in", "from", "near", ... or before ", <state or country>"),
 `a` ambiguous: a town that is also a common English word, a given name or a surname (reported
@@ -64,20 +65,22 @@ def main():
         name = name.strip()
         if len(name) < 3 or any(ch.isdigit() for ch in name) or len(name.split()) > 4:
             return
-        for n in {name, ascii_fold(name)}:
+        # Each written form on its own (sorted, so the output does not depend on hash order).
+        for n in sorted({name, ascii_fold(name)}):
             key = n.lower()
+            k = kind
             # Ambiguity is judged on each written form (`Çan` folds to the word `can`).
             common = len(key.split()) == 1 and zipf_frequency(key, "en") >= 3.5
-            if key in AMBIGUOUS or (kind == "t" and (common or key in people)):
-                kind = "a"
-            elif kind in "csC" and key in people:
+            if key in AMBIGUOUS or (k == "t" and (common or key in people)):
+                k = "a"
+            elif k in "csC" and key in people:
                 # A big place that is also a name (`London`, `Paris`): after `in`, `from`, ...
-                kind = "t"
+                k = "t"
             # The strongest kind wins: country > state > big city > town > ambiguous.
             order = "csCta"
             old = places.get(key)
-            if old is None or order.index(kind) < order.index(old[0]):
-                places[key] = (kind, n)
+            if old is None or order.index(k) < order.index(old[0]):
+                places[key] = (k, n)
 
     for c in gc.get_countries().values():
         add(c["name"], "c")
@@ -98,7 +101,7 @@ def main():
             add(name, "a")
         else:
             add(name, "C" if big else "t")
-    lines = sorted(f"{kind}\t{name}" for kind, name in places.values())
+    lines = sorted(f"{kind}\t{key}" for key, (kind, _) in places.items())
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     kinds = {}

@@ -390,9 +390,7 @@ pub(crate) fn rotated_files(path: &Path) -> Vec<(u32, PathBuf)> {
 }
 
 fn rotated_name(path: &Path, n: u32) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(format!(".{n:06}"));
-    PathBuf::from(s)
+    super::with_suffix(path, &format!(".{n:06}"))
 }
 
 fn flush_loop(weak: std::sync::Weak<Shared>, every: Duration) {
@@ -519,9 +517,7 @@ impl Shared {
             alg: self.hasher.alg().to_owned(),
         };
         let path = Checkpoint::path_for(&self.path);
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
+        let tmp = super::with_suffix(&path, ".tmp");
         let body = serde_json::to_vec(&cp).unwrap_or_default();
         let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
         f.write_all(&body).map_err(io_err(&tmp))?;

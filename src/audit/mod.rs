@@ -327,14 +327,8 @@ impl AuditKey {
         let bytes = std::fs::read(path).map_err(io_err(path))?;
         let text = std::str::from_utf8(&bytes).map(str::trim).unwrap_or("");
         if text.len() >= 32
-            && text.len().is_multiple_of(2)
-            && text.bytes().all(|b| b.is_ascii_hexdigit())
+            && let Some(raw) = crate::tools::unhex(text)
         {
-            let raw: Vec<u8> = text
-                .as_bytes()
-                .chunks(2)
-                .map(|p| (hexval(p[0]) << 4) | hexval(p[1]))
-                .collect();
             return AuditKey::from_bytes(&raw);
         }
         AuditKey::from_bytes(&bytes)
@@ -346,14 +340,6 @@ impl AuditKey {
         getrandom::fill(&mut b)
             .map_err(|e| AuditError::Key(format!("no randomness from the OS: {e}")))?;
         Ok(crate::tools::hex(&b))
-    }
-}
-
-fn hexval(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        _ => c.to_ascii_lowercase().wrapping_sub(b'a').wrapping_add(10) & 15,
     }
 }
 
@@ -430,10 +416,15 @@ impl Checkpoint {
     }
 
     pub(crate) fn path_for(log: &std::path::Path) -> PathBuf {
-        let mut s = log.as_os_str().to_owned();
-        s.push(".checkpoint");
-        PathBuf::from(s)
+        with_suffix(log, ".checkpoint")
     }
+}
+
+/// `path` with `suffix` appended to its last component (`audit.jsonl` → `audit.jsonl.tmp`).
+pub(crate) fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
 }
 
 /// Formats Unix milliseconds as RFC 3339 UTC, as audit records write them.

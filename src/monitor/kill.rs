@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{AuditEvent, AuditSink};
+use crate::audit::{AuditEvent, AuditSink, with_suffix};
 use crate::context::Context;
 
 /// Who a kill-switch engagement stops.
@@ -473,12 +473,6 @@ pub(crate) fn modify_state_file(
     std::fs::rename(&tmp, path).map_err(io(path))?;
     drop(lock);
     Ok(list)
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 #[cfg(test)]

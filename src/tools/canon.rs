@@ -99,6 +99,18 @@ pub(crate) fn digest(tool: &str, arguments: &Value) -> String {
     hex(&Sha256::digest(canonical_call(tool, arguments).as_bytes()))
 }
 
+/// Decodes hex digits (either case, even count); `None` on anything else.
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
+    let b = text.as_bytes();
+    if !b.len().is_multiple_of(2) {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    b.chunks(2)
+        .map(|p| Some((digit(p[0])? << 4) | digit(p[1])?))
+        .collect()
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);

@@ -23,7 +23,7 @@ pub use policy::{SCANNABLE, ToolPolicy};
 pub use state::{Approval, ApprovalError, Clock, ManualClock, SystemClock};
 pub(crate) use state::{Charge, Refusal, State, Window};
 
-pub(crate) use canon::{digest, hex};
+pub(crate) use canon::{digest, hex, unhex};
 
 /// A tool call the model wants to make: the tool's name and its JSON arguments.
 ///

@@ -198,14 +198,8 @@ impl Pii {
         let hash_key = match &config.hash_key {
             None => None,
             Some(hex) => {
-                let bytes = (0..hex.len())
-                    .step_by(2)
-                    .map(|i| {
-                        hex.get(i..i + 2)
-                            .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    })
-                    .collect::<Option<Vec<u8>>>()
-                    .filter(|b| b.len() >= 16 && hex.len() % 2 == 0)
+                let bytes = crate::tools::unhex(hex)
+                    .filter(|b| b.len() >= 16)
                     .ok_or_else(|| {
                         Error::detector("pii", "pii.hash_key: at least 32 hex digits")
                     })?;

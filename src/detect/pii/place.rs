@@ -47,8 +47,8 @@ static PLACES: LazyLock<Places> = LazyLock::new(|| {
             "t" => Kind::Town,
             _ => Kind::Ambiguous,
         };
-        // The list is written in its original case; lookups are by lowercase.
-        let lower: &'static str = Box::leak(name.to_lowercase().into_boxed_str());
+        // The list is written in lowercase: keys are borrowed from it.
+        let lower: &'static str = name;
         names.entry(lower).or_insert(kind);
         let words = lower.split(' ').count() as u8;
         let head = lower.split(' ').next().unwrap_or(lower);
@@ -477,6 +477,14 @@ mod tests {
             while !s[at..].chars().next()?.is_uppercase() {
                 at += s[at..].find(' ')? + 1;
             }
+        }
+    }
+
+    #[test]
+    fn the_list_is_lowercase_as_lookups_expect() {
+        for line in DATA.lines() {
+            let name = line.split_once('\t').map_or("", |(_, n)| n);
+            assert_eq!(name, name.to_lowercase(), "{line}");
         }
     }
 
