@@ -7,8 +7,8 @@
 //! max_input_bytes = 4194304   # larger texts are blocked without being scanned
 //!
 //! [checks]                    # which detectors run on which kind of text
-//! input = ["length", "unicode", "injection", "banned", "secret", "pii"]
-//! tool_result = ["length", "unicode", "injection", "banned", "secret", "pii"]
+//! input = ["length", "unicode", "injection", "classifier", "banned", "secret", "pii"]
+//! tool_result = ["length", "unicode", "injection", "classifier", "banned", "secret", "pii"]
 //! output = ["length", "unicode", "banned", "secret", "pii"]
 //!
 //! [normalize]
@@ -16,6 +16,10 @@
 //!
 //! [length]
 //! max_tokens = 8000
+//!
+//! [classifier]                # the local ONNX injection classifier
+//! backend = "tract"           # or "onnxruntime" (cargo feature `onnxruntime`)
+//! max_windows = 6
 //!
 //! [banned]
 //! substrings = ["project nightingale"]
@@ -119,12 +123,18 @@ impl Default for Checks {
     fn default() -> Self {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
         Checks {
-            input: v(&["length", "unicode", "injection", "banned", "secret", "pii"]),
+            input: v(SCREENED),
             output: v(&["length", "unicode", "banned", "secret", "pii"]),
-            tool_result: v(&["length", "unicode", "injection", "banned", "secret", "pii"]),
+            tool_result: v(SCREENED),
         }
     }
 }
+
+/// The detectors that screen inputs and tool results by default.
+#[cfg(feature = "classifier")]
+const SCREENED: &[&str] = &["length", "unicode", "injection", "classifier", "banned", "secret", "pii"];
+#[cfg(not(feature = "classifier"))]
+const SCREENED: &[&str] = &["length", "unicode", "injection", "banned", "secret", "pii"];
 
 /// The whole configuration file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -145,6 +155,9 @@ pub struct Config {
     pub length: LengthConfig,
     /// `injection` heuristics.
     pub injection: InjectionConfig,
+    /// The local ONNX injection `classifier` (cargo feature `classifier`, on by default).
+    #[cfg(feature = "classifier")]
+    pub classifier: crate::detect::injection::classifier::ClassifierConfig,
     /// `banned` substrings and patterns.
     pub banned: BannedConfig,
     /// `secret` rules, allowlists and redaction.
@@ -177,6 +190,8 @@ impl Default for Config {
             normalize: NormalizeConfig::default(),
             length: LengthConfig::default(),
             injection: InjectionConfig::default(),
+            #[cfg(feature = "classifier")]
+            classifier: Default::default(),
             banned: BannedConfig::default(),
             secrets: SecretsConfig::default(),
             pii: PiiConfig::default(),
@@ -191,7 +206,15 @@ impl Default for Config {
 }
 
 /// The detector ids a configuration can name in `[checks]`.
-pub const KNOWN_DETECTORS: &[&str] = &["length", "unicode", "injection", "banned", "secret", "pii"];
+pub const KNOWN_DETECTORS: &[&str] = &[
+    "length",
+    "unicode",
+    "injection",
+    "classifier",
+    "banned",
+    "secret",
+    "pii",
+];
 
 impl Config {
     /// Parses a TOML string; `file` names it in errors.
@@ -227,6 +250,13 @@ impl Config {
             ("tool_result", &self.checks.tool_result),
         ] {
             for (i, d) in list.iter().enumerate() {
+                if d == "classifier" && !cfg!(feature = "classifier") {
+                    return Err(err(
+                        format!("checks.{kind}[{i}]"),
+                        d,
+                        "palisade was built without the cargo feature `classifier`".into(),
+                    ));
+                }
                 if !KNOWN_DETECTORS.contains(&d.as_str()) {
                     return Err(err(
                         format!("checks.{kind}[{i}]"),

@@ -33,6 +33,10 @@ pub enum Error {
     /// The kill switch's state file could not be read.
     #[error(transparent)]
     Kill(#[from] crate::monitor::KillError),
+    /// The injection classifier's model could not be loaded.
+    #[cfg(feature = "classifier")]
+    #[error(transparent)]
+    Classifier(#[from] crate::detect::injection::classifier::ClassifierError),
     /// A pattern or phrase a detector was given cannot be compiled within limits.
     #[error("detector {detector}: {message}")]
     Detector {

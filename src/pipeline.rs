@@ -12,12 +12,14 @@ use crate::config::{Config, Mode, Rule};
 use crate::context::Context;
 use crate::detect::banned::Banned;
 use crate::detect::injection::Heuristics;
+#[cfg(feature = "classifier")]
+use crate::detect::injection::classifier::{InjectionClassifier as Classifier, SecondOpinion};
 use crate::detect::length::Length;
 use crate::detect::pii::{Pii, Vault};
 use crate::detect::secrets::Secrets;
 use crate::detect::unicode::Unicode;
 use crate::detect::{Detector, Input};
-use crate::error::Error;
+use crate::error::{DetectorError, Error};
 use crate::monitor::{Alert, AlertRule, Alerts, Engagement, Escalate, KillSwitch, Monitor, Scope};
 use crate::text::{NormalizeConfig, Text};
 use crate::tools::policy::{ScanJob, Static, tool_finding};
@@ -74,6 +76,23 @@ pub struct Pipeline {
     kill: Arc<KillSwitch>,
     on_alert: Option<AlertCallback>,
     fingerprint: String,
+    #[cfg(feature = "classifier")]
+    classifier: Option<Arc<Classifier>>,
+}
+
+/// Stands in for a classifier whose model could not be loaded: fails closed at check time.
+#[cfg(feature = "classifier")]
+struct Unavailable(String);
+
+#[cfg(feature = "classifier")]
+impl Detector for Unavailable {
+    fn id(&self) -> &str {
+        crate::detect::injection::classifier::ID
+    }
+
+    fn detect(&self, _: &Input<'_>, _: &mut Vec<Finding>) -> Result<(), DetectorError> {
+        Err(DetectorError::new(self.0.clone()))
+    }
 }
 
 /// A callback that receives every fired alert.
@@ -140,9 +159,31 @@ pub struct PipelineBuilder {
     kill: Option<Arc<KillSwitch>>,
     kill_poll: Option<Duration>,
     source: Option<String>,
+    #[cfg(feature = "classifier")]
+    classifier: Option<Arc<Classifier>>,
+    #[cfg(feature = "classifier")]
+    second_opinion: Option<Arc<dyn SecondOpinion>>,
 }
 
 impl PipelineBuilder {
+    /// Adds the ONNX injection classifier for the given kinds of text (usually input and tool
+    /// results). The pipeline keeps a handle: see [`Pipeline::classifier`].
+    #[cfg(feature = "classifier")]
+    pub fn classifier(mut self, classifier: Classifier, kinds: &[CheckKind]) -> Self {
+        let c = Arc::new(classifier);
+        self.classifier = Some(Arc::clone(&c));
+        self.detectors.push((c, kinds.to_vec()));
+        self
+    }
+
+    /// A second opinion (such as your own local LLM judge) for the classifier's uncertain
+    /// scores, also for a classifier built from configuration.
+    #[cfg(feature = "classifier")]
+    pub fn second_opinion(mut self, judge: Arc<dyn SecondOpinion>) -> Self {
+        self.second_opinion = Some(judge);
+        self
+    }
+
     /// Writes every decision (and configuration, approval, kill-switch and alert events) to
     /// an audit sink, such as [`FileSink`](crate::audit::FileSink).
     pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
@@ -358,7 +399,18 @@ impl PipelineBuilder {
             kill,
             on_alert: self.on_alert,
             fingerprint: String::new(),
+            #[cfg(feature = "classifier")]
+            classifier: None,
         };
+        #[cfg(feature = "classifier")]
+        if let Some(c) = self.classifier {
+            if let Some(judge) = self.second_opinion {
+                c.set_second_opinion(judge);
+            }
+            if p.rule_for(crate::detect::injection::classifier::ID).enabled {
+                p.classifier = Some(c);
+            }
+        }
         for (d, kinds) in self.detectors {
             if !p.rule_for(d.id()).enabled {
                 continue;
@@ -430,12 +482,44 @@ impl Pipeline {
     }
 
     /// The recommended pipeline: the defaults of an empty configuration file.
+    ///
+    /// With the `classifier` feature it includes the ONNX injection classifier, whose model is
+    /// looked for in `PALISADE_MODEL_DIR`, palisade's own `models/injection` and
+    /// `models/injection` beside the executable. Where it cannot be loaded, the pipeline fails
+    /// closed: every input and tool result is blocked with a finding that says why. Use
+    /// [`Pipeline::from_config`] to get the error at construction instead.
     pub fn recommended() -> Pipeline {
-        // The built-in configuration is tested; it cannot fail.
         match Pipeline::from_config(&Config::default()) {
             Ok(p) => p,
+            #[cfg(feature = "classifier")]
+            Err(e) => {
+                let mut config = Config::default();
+                for list in [&mut config.checks.input, &mut config.checks.tool_result] {
+                    list.retain(|d| d != "classifier");
+                }
+                let message = format!("injection classifier unavailable: {e}");
+                match Pipeline::builder_from_config(&config).and_then(|b| {
+                    b.detector(
+                        Unavailable(message),
+                        &[CheckKind::Input, CheckKind::ToolResult],
+                    )
+                    .build()
+                }) {
+                    Ok(p) => p,
+                    // The built-in configuration without the model is tested; it cannot fail.
+                    Err(e) => unreachable!("built-in configuration failed to build: {e}"),
+                }
+            }
+            // The built-in configuration is tested; it cannot fail.
+            #[cfg(not(feature = "classifier"))]
             Err(e) => unreachable!("built-in configuration failed to build: {e}"),
         }
+    }
+
+    /// The injection classifier of this pipeline, if it has one.
+    #[cfg(feature = "classifier")]
+    pub fn classifier(&self) -> Option<&Classifier> {
+        self.classifier.as_deref()
     }
 
     /// Builds a pipeline from a parsed configuration.
@@ -537,6 +621,18 @@ impl Pipeline {
         let k = kinds_of("injection");
         if !k.is_empty() {
             b = b.detector(Heuristics::new(&config.injection)?, &k);
+        }
+        #[cfg(feature = "classifier")]
+        {
+            let k = kinds_of("classifier");
+            let on = config
+                .rules
+                .get(crate::detect::injection::classifier::ID)
+                .is_none_or(|r| r.enabled);
+            if !k.is_empty() && on {
+                let c = Classifier::load_in(&config.classifier, config.base_dir.as_deref())?;
+                b = b.classifier(c, &k);
+            }
         }
         let k = kinds_of("banned");
         if !k.is_empty()

@@ -15,6 +15,10 @@
 //! - `palisade audit verify FILE [--key-file K] [--json]`: exit 0 when the log is whole, 1
 //!   when broken (naming the first broken record), 2 when it cannot be read.
 //! - `palisade audit keygen FILE` writes a fresh random key file (mode 0600).
+//! - `palisade eval FILE.jsonl` (feature `classifier`) scores labelled JSONL
+//!   (`{"text", "label": 0|1, "source"?}`) with the injection classifier and prints AUC,
+//!   precision and recall at the threshold, recall at 1% and 0.1% false positives, a per-source
+//!   table and latency percentiles (`--json` for a machine-readable report).
 //! - `palisade kill engage|release --scope global|agent:A|user:U|session:S --state FILE`
 //!   and `palisade kill status --state FILE`: the kill switch a running pipeline polls.
 
@@ -24,6 +28,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+
+#[cfg(feature = "classifier")]
+#[path = "palisade/eval.rs"]
+mod eval;
 use palisade::audit::AuditKey;
 use palisade::monitor::{KillSwitch, Scope};
 use palisade::tools::ToolPolicy;
@@ -101,6 +109,36 @@ enum Command {
     Kill {
         #[command(subcommand)]
         command: KillCommand,
+    },
+    /// Evaluate the injection classifier on labelled JSONL ({"text", "label": 0|1, "source"?}).
+    #[cfg(feature = "classifier")]
+    Eval {
+        /// Configuration file (its `[classifier]` section); the defaults without it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Model folder (with manifest.toml), overriding the configuration.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Backend: tract or onnxruntime.
+        #[arg(long)]
+        backend: Option<String>,
+        /// Model variant (fp32, int8, ...).
+        #[arg(long)]
+        variant: Option<String>,
+        /// Most windows per text (0: all).
+        #[arg(long)]
+        max_windows: Option<usize>,
+        /// Score texts in batches of this many (throughput) instead of one by one (latency).
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Write each row's score here (JSONL: index, label, source, probability).
+        #[arg(long)]
+        scores: Option<PathBuf>,
+        /// The labelled JSONL file.
+        file: PathBuf,
     },
     /// Decide one tool call ({"name", "arguments"}) against a policy (exit 0 allow, 1 block,
     /// 3 approval).
@@ -229,6 +267,11 @@ fn load_config(config: &Option<PathBuf>, audit: &AuditArgs) -> Result<Config, St
     if let Some(file) = &audit.audit {
         cfg.audit.file = Some(absolute(file)?);
         cfg.audit.key_file = audit.audit_key.as_ref().map(absolute).transpose()?;
+    }
+    // The command line shows the classifier's score on every text, however low.
+    #[cfg(feature = "classifier")]
+    {
+        cfg.classifier.report_from = 0.0;
     }
     Ok(cfg)
 }
@@ -369,6 +412,28 @@ fn main() -> ExitCode {
             command: AuditCommand::Keygen { file },
         } => audit_keygen(&file),
         Command::Kill { command } => kill(command),
+        #[cfg(feature = "classifier")]
+        Command::Eval {
+            config,
+            model,
+            backend,
+            variant,
+            max_windows,
+            batch,
+            json,
+            scores,
+            file,
+        } => eval::run(eval::Args {
+            config,
+            model,
+            backend,
+            variant,
+            max_windows,
+            batch,
+            json,
+            scores,
+            file,
+        }),
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => policy_check(&file),
