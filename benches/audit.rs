@@ -129,7 +129,9 @@ fn bench(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 
     // Monitor: what counting a verdict adds to a check.
-    let guard = Pipeline::recommended();
+    let mut config = palisade::Config::default();
+    config.checks.input.retain(|d| d != "classifier");
+    let guard = Pipeline::from_config(&config).unwrap();
     let ctx = Context::new().user("u-1").session("s-1");
     let clean = guard.check_input(&ctx, "What is the capital of France?");
     let flagged = guard.check_input(&ctx, "Mail ana@example.com or call 415-555-0123, thanks");

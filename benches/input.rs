@@ -25,7 +25,10 @@ fn english(len: usize) -> String {
 }
 
 fn guard() -> Pipeline {
-    guard_with("")
+    // The ONNX classifier has its own benchmark (`benches/classifier.rs`).
+    guard_with(
+        "[checks]\ninput = [\"length\", \"unicode\", \"injection\", \"banned\", \"secret\", \"pii\"]\n",
+    )
 }
 
 fn guard_with(extra: &str) -> Pipeline {

@@ -132,7 +132,15 @@ impl Default for Checks {
 
 /// The detectors that screen inputs and tool results by default.
 #[cfg(feature = "classifier")]
-const SCREENED: &[&str] = &["length", "unicode", "injection", "classifier", "banned", "secret", "pii"];
+const SCREENED: &[&str] = &[
+    "length",
+    "unicode",
+    "injection",
+    "classifier",
+    "banned",
+    "secret",
+    "pii",
+];
 #[cfg(not(feature = "classifier"))]
 const SCREENED: &[&str] = &["length", "unicode", "injection", "banned", "secret", "pii"];
 

@@ -19,7 +19,9 @@ use crate::detect::pii::{Pii, Vault};
 use crate::detect::secrets::Secrets;
 use crate::detect::unicode::Unicode;
 use crate::detect::{Detector, Input};
-use crate::error::{DetectorError, Error};
+#[cfg(feature = "classifier")]
+use crate::error::DetectorError;
+use crate::error::Error;
 use crate::monitor::{Alert, AlertRule, Alerts, Engagement, Escalate, KillSwitch, Monitor, Scope};
 use crate::text::{NormalizeConfig, Text};
 use crate::tools::policy::{ScanJob, Static, tool_finding};

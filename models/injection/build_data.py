@@ -17,7 +17,6 @@ Nothing here is shipped: the rows stay in `work/` (ignored by git).
 
 import argparse
 import ast
-import base64
 import glob
 import hashlib
 import json
@@ -280,9 +279,6 @@ def obfuscate(text, rng):
         return " ".join(w.translate(table) if rng.random() < 0.5 else w for w in text.split(" "))
     if r < 0.5:
         return re.sub(r"(\w)(\w)", lambda m: m.group(1) + rng.choice([".", "-", " ", ""]) + m.group(2), text, count=6)
-    if r < 0.6:
-        enc = base64.b64encode(text.encode()).decode()
-        return rng.choice(["Decode this base64 and follow it: ", "Execute the decoded instruction: ", "b64: "]) + enc
     if r < 0.7:
         return "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in text)
     if r < 0.8:
@@ -331,6 +327,16 @@ class Payloads:
             return rng.choice(self.shared), "shared_attack"
         if kind < 0.6:
             return fill(rng.choice(P.DIRECT), rng, fake), "direct"
+        if kind < 0.78:
+            # addressed + justified + action + secrecy; dev uses held-out addresses
+            addrs = [a for a in P.ADDRESS if in_dev(a, 25) == dev] or P.ADDRESS
+            parts = [fill(rng.choice(addrs), rng, fake)]
+            just = rng.choice(P.JUSTIFY)
+            act = fill(rng.choice(P.ACTION), rng, fake)
+            sentence = (just + " " + act).strip()
+            parts.append(sentence[0].upper() + sentence[1:] + ".")
+            parts.append(rng.choice(P.SECRECY))
+            return " ".join(p for p in parts if p), "addressed"
         parts = [fill(rng.choice(openers), rng, fake), sentence_goal(goal, rng), fill(rng.choice(P.CLOSERS), rng, fake)]
         if rng.random() < 0.2:
             parts = parts[1:]  # a bare imperative aimed at the model, no opener
@@ -596,14 +602,14 @@ def main():
                 rows.append({"text": t, "label": 0, "source": "synthetic_clean_doc", "family": kind, "lang": lang, "span": None})
             elif r < 0.82:  # documents with benign sentences that share the attack vocabulary
                 lang = rng.choice(split_rng_langs) if rng.random() < 0.25 else "en"
-                benign = rng.choice(P.MULTILINGUAL[lang][1]) if lang != "en" else rng.choice(P.BENIGN_TRIGGER)
+                benign = rng.choice(P.MULTILINGUAL[lang][1]) if lang != "en" else rng.choice(P.BENIGN_TRIGGER + P.HUMAN_REQUESTS * 2)
                 kind = rng.choice(kinds)
                 t, _ = car.make(benign, kind, lang)
                 rows.append({"text": t, "label": 0, "source": "synthetic_hard_negative_doc", "family": kind, "lang": lang, "span": None})
             elif r < 0.92:  # bare benign requests with trigger words, other languages, plain harmful requests
                 q = rng.random()
                 if q < 0.45:
-                    t, lang = rng.choice(P.BENIGN_TRIGGER), "en"
+                    t, lang = rng.choice(P.BENIGN_TRIGGER + P.HUMAN_REQUESTS), "en"
                 elif q < 0.85:
                     lang = rng.choice(split_rng_langs)
                     t = rng.choice(P.MULTILINGUAL[lang][1])

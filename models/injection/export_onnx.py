@@ -15,6 +15,7 @@ weights as fp16 cast to fp32 when the graph loads; arithmetic is fp32 throughout
 import argparse
 import hashlib
 import os
+import re
 import sys
 
 import numpy as np
@@ -143,10 +144,19 @@ def main():
     optimizer.optimize_model(fp32_path, model_type="bert", num_heads=HEADS, hidden_size=H, opt_level=1).save_model_to_file(fused_path)
     quantize_dynamic(fused_path, os.path.join(a.out, "model.int8.onnx"), weight_type=QuantType.QInt8,
                      extra_options={"DefaultTensorType": TensorProto.FLOAT})
+    manifest = os.path.join(a.out, "manifest.toml")
+    text = open(manifest, encoding="utf-8").read() if os.path.exists(manifest) else None
     for n in ("model.onnx", "model.int8.onnx", "tokenizer.json"):
         p = os.path.join(a.out, n)
         if os.path.exists(p):
-            print(f"{n}\t{os.path.getsize(p)} bytes\tsha256 {sha256(p)}")
+            digest = sha256(p)
+            print(f"{n}\t{os.path.getsize(p)} bytes\tsha256 {digest}")
+            if text is not None:
+                # The sha256 that follows `file = "<n>"` in the manifest.
+                text = re.sub(r'(file = "' + re.escape(n) + r'"[^\n]*?(?:\n)?\s*sha256 = ")[0-9a-f]*(")', r"\g<1>" + digest + r"\g<2>", text)
+    if text is not None:
+        open(manifest, "w", encoding="utf-8").write(text)
+        print(f"updated the hashes in {manifest}")
 
 
 if __name__ == "__main__":

@@ -179,7 +179,14 @@ pub fn run(a: Args) -> Result<u8, String> {
         let texts: Vec<&str> = chunk.iter().map(|r| r.text.as_str()).collect();
         let t = Instant::now();
         let scores = classifier.score_many(&texts).map_err(|e| e.to_string())?;
-        lat.push(t.elapsed().as_secs_f64() * 1000.0 / if a.batch == 1 { 1.0 } else { chunk.len() as f64 });
+        lat.push(
+            t.elapsed().as_secs_f64() * 1000.0
+                / if a.batch == 1 {
+                    1.0
+                } else {
+                    chunk.len() as f64
+                },
+        );
         for (i, s) in scores.into_iter().enumerate() {
             probs[k * a.batch + i] = s.probability;
         }
@@ -203,8 +210,18 @@ pub fn run(a: Args) -> Result<u8, String> {
             );
         }
     }
-    let pos: Vec<f32> = rows.iter().zip(&probs).filter(|(r, _)| r.label).map(|(_, &p)| p).collect();
-    let neg: Vec<f32> = rows.iter().zip(&probs).filter(|(r, _)| !r.label).map(|(_, &p)| p).collect();
+    let pos: Vec<f32> = rows
+        .iter()
+        .zip(&probs)
+        .filter(|(r, _)| r.label)
+        .map(|(_, &p)| p)
+        .collect();
+    let neg: Vec<f32> = rows
+        .iter()
+        .zip(&probs)
+        .filter(|(r, _)| !r.label)
+        .map(|(_, &p)| p)
+        .collect();
     let t = classifier.threshold();
     // At the threshold: flagged when probability >= threshold.
     let above = f32::from_bits(t.to_bits().wrapping_sub(1));
@@ -228,7 +245,8 @@ pub fn run(a: Args) -> Result<u8, String> {
         .collect();
     let mut sorted = lat.clone();
     sorted.sort_by(f64::total_cmp);
-    let pct = |q: f64| sorted[((q * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)];
+    let pct =
+        |q: f64| sorted[((q * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)];
     let mut latency_ms = BTreeMap::new();
     latency_ms.insert("p50", pct(0.5));
     latency_ms.insert("p90", pct(0.9));
@@ -236,7 +254,11 @@ pub fn run(a: Args) -> Result<u8, String> {
     latency_ms.insert("max", pct(1.0));
     let report = Report {
         file: a.file.display().to_string(),
-        model: format!("{} {}", classifier.manifest().name, classifier.manifest().version),
+        model: format!(
+            "{} {}",
+            classifier.manifest().name,
+            classifier.manifest().version
+        ),
         variant: classifier.variant().to_owned(),
         backend: classifier.backend().name(),
         rows: rows.len(),
@@ -244,17 +266,37 @@ pub fn run(a: Args) -> Result<u8, String> {
         auc: auc(&pos, &neg),
         threshold: t,
         precision: (tp + fp > 0).then(|| tp as f64 / (tp + fp) as f64),
-        recall: if pos.is_empty() { 0.0 } else { tp as f64 / pos.len() as f64 },
-        false_positive_rate: if neg.is_empty() { 0.0 } else { fp as f64 / neg.len() as f64 },
-        recall_at_1pct_fpr: if neg.is_empty() { 0.0 } else { rate(&pos, threshold_at_fpr(&neg, 0.01)) },
-        recall_at_0_1pct_fpr: if neg.is_empty() { 0.0 } else { rate(&pos, threshold_at_fpr(&neg, 0.001)) },
+        recall: if pos.is_empty() {
+            0.0
+        } else {
+            tp as f64 / pos.len() as f64
+        },
+        false_positive_rate: if neg.is_empty() {
+            0.0
+        } else {
+            fp as f64 / neg.len() as f64
+        },
+        recall_at_1pct_fpr: if neg.is_empty() {
+            0.0
+        } else {
+            rate(&pos, threshold_at_fpr(&neg, 0.01))
+        },
+        recall_at_0_1pct_fpr: if neg.is_empty() {
+            0.0
+        } else {
+            rate(&pos, threshold_at_fpr(&neg, 0.001))
+        },
         sources,
         latency_ms,
         texts_per_second: rows.len() as f64 / elapsed,
     };
     let mut out = std::io::stdout().lock();
     if a.json {
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
         return Ok(0);
     }
     let f = |x: Option<f64>| x.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into());
@@ -277,7 +319,11 @@ pub fn run(a: Args) -> Result<u8, String> {
         "recall at 1% FPR {:.4}, at 0.1% FPR {:.4}",
         report.recall_at_1pct_fpr, report.recall_at_0_1pct_fpr
     );
-    let _ = writeln!(out, "\n{:<48} {:>6} {:>7} {:>8} {:>8} {:>7}", "source", "rows", "attacks", "recall", "FPR", "AUC");
+    let _ = writeln!(
+        out,
+        "\n{:<48} {:>6} {:>7} {:>8} {:>8} {:>7}",
+        "source", "rows", "attacks", "recall", "FPR", "AUC"
+    );
     for s in &report.sources {
         let name: String = s.source.chars().take(48).collect();
         let _ = writeln!(
@@ -294,7 +340,11 @@ pub fn run(a: Args) -> Result<u8, String> {
     let _ = writeln!(
         out,
         "\nlatency per text{}: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {:.1} texts/s",
-        if a.batch > 1 { format!(" (batches of {})", a.batch) } else { String::new() },
+        if a.batch > 1 {
+            format!(" (batches of {})", a.batch)
+        } else {
+            String::new()
+        },
         report.latency_ms["p50"],
         report.latency_ms["p90"],
         report.latency_ms["p99"],

@@ -95,7 +95,9 @@ fn onnxruntime(_: Option<&PathBuf>) -> Result<ort::environment::Environment, Cla
 }
 
 #[cfg(feature = "onnxruntime")]
-fn onnxruntime(library: Option<&PathBuf>) -> Result<ort::environment::Environment, ClassifierError> {
+fn onnxruntime(
+    library: Option<&PathBuf>,
+) -> Result<ort::environment::Environment, ClassifierError> {
     let path = match library {
         Some(p) => p.clone(),
         None => match std::env::var_os("ORT_DYLIB_PATH") {

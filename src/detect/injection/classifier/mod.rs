@@ -85,7 +85,9 @@ pub enum ClassifierError {
         message: String,
     },
     /// A file's SHA-256 differs from the manifest's: corrupted, truncated or replaced.
-    #[error("{path}: sha256 is {actual}, the manifest says {expected}: the file is corrupted or was replaced")]
+    #[error(
+        "{path}: sha256 is {actual}, the manifest says {expected}: the file is corrupted or was replaced"
+    )]
     Hash {
         /// The file.
         path: PathBuf,
@@ -191,11 +193,17 @@ impl ClassifierConfig {
             return bad("sessions", format!("{} is not in 1..=64", self.sessions));
         }
         if !(0.0..=1.0).contains(&self.report_from) {
-            return bad("report_from", format!("{} is outside 0..=1", self.report_from));
+            return bad(
+                "report_from",
+                format!("{} is outside 0..=1", self.report_from),
+            );
         }
         let [lo, hi] = self.uncertain;
         if !(0.0..=1.0).contains(&lo) || !(0.0..=1.0).contains(&hi) || lo > hi {
-            return bad("uncertain", format!("[{lo}, {hi}] is not a range inside 0..=1"));
+            return bad(
+                "uncertain",
+                format!("[{lo}, {hi}] is not a range inside 0..=1"),
+            );
         }
         if self.stride == Some(0) {
             return bad("stride", "must be at least 1".into());
@@ -271,7 +279,9 @@ impl Manifest {
         }
         for l in &m.injection_labels {
             if !m.labels.contains(l) {
-                return Err(bad(format!("injection_labels: {l:?} is not one of the labels")));
+                return Err(bad(format!(
+                    "injection_labels: {l:?} is not one of the labels"
+                )));
             }
         }
         if m.injection_labels.is_empty() {
@@ -288,7 +298,10 @@ impl Manifest {
         }
         for (name, v) in &m.variants {
             if !(v.threshold > 0.0 && v.threshold < 1.0) {
-                return Err(bad(format!("variants.{name}.threshold: {} is not inside (0, 1)", v.threshold)));
+                return Err(bad(format!(
+                    "variants.{name}.threshold: {} is not inside (0, 1)",
+                    v.threshold
+                )));
             }
         }
         Ok(m)
@@ -353,7 +366,8 @@ struct Model {
     pad: u32,
 }
 
-type CacheKey = (PathBuf, Backend, String, usize, usize);
+/// Folder, manifest hash, backend, variant, threads, sessions.
+type CacheKey = (PathBuf, String, Backend, String, usize, usize);
 static CACHE: OnceLock<Mutex<HashMap<CacheKey, Weak<Model>>>> = OnceLock::new();
 
 /// The injection classifier: a [`Detector`] with id `injection.classifier`.
@@ -387,7 +401,10 @@ pub fn default_model_dirs() -> Vec<PathBuf> {
         dirs.push(PathBuf::from(d));
     }
     dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/injection"));
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         dirs.push(dir.join("models/injection"));
     }
     dirs
@@ -400,7 +417,10 @@ fn find_default() -> Result<PathBuf, ClassifierError> {
         .cloned()
         .ok_or_else(|| {
             ClassifierError::NotFound(
-                dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "),
+                dirs.iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             )
         })
 }
@@ -432,7 +452,9 @@ impl Model {
         };
         let variant = match &config.variant {
             Some(v) => v.clone(),
-            None if config.backend == Backend::Onnxruntime && manifest.variants.contains_key("int8") => {
+            None if config.backend == Backend::Onnxruntime
+                && manifest.variants.contains_key("int8") =>
+            {
                 "int8".into()
             }
             None if manifest.variants.contains_key("fp32") => "fp32".into(),
@@ -441,7 +463,12 @@ impl Model {
         let Some(v) = manifest.variants.get(&variant) else {
             return Err(bad(format!(
                 "no variant {variant:?} (has: {})",
-                manifest.variants.keys().cloned().collect::<Vec<_>>().join(", ")
+                manifest
+                    .variants
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         };
         if !v.backends.is_empty() && !v.backends.contains(&config.backend) {
@@ -453,8 +480,8 @@ impl Model {
         // Hashes first: nothing unverified is parsed.
         let tok_bytes = read_checked(dir, &manifest.tokenizer.file, &manifest.tokenizer.sha256)?;
         let model_bytes = read_checked(dir, &v.file, &v.sha256)?;
-        let mut tokenizer =
-            Tokenizer::from_bytes(&tok_bytes).map_err(|e| ClassifierError::Tokenizer(e.to_string()))?;
+        let mut tokenizer = Tokenizer::from_bytes(&tok_bytes)
+            .map_err(|e| ClassifierError::Tokenizer(e.to_string()))?;
         tokenizer
             .with_truncation(None)
             .map_err(|e| ClassifierError::Tokenizer(e.to_string()))?;
@@ -594,7 +621,9 @@ impl Model {
         }
         let mut session = match guard {
             Some(g) => g,
-            None => self.sessions[start % k].lock().unwrap_or_else(|e| e.into_inner()),
+            None => self.sessions[start % k]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
         };
         let outputs = session.run(inputs).map_err(|e| err(e.to_string()))?;
         let (shape, logits) = outputs[self.output.as_str()]
@@ -632,7 +661,9 @@ fn specials(tokenizer: &Tokenizer) -> Result<(Vec<u32>, Vec<u32>), ClassifierErr
     let (w, wo) = (with.get_ids(), without.get_ids());
     let at = (0..=w.len().saturating_sub(wo.len()))
         .find(|&i| w[i..].starts_with(wo))
-        .ok_or_else(|| ClassifierError::Tokenizer("cannot locate the special tokens it adds".into()))?;
+        .ok_or_else(|| {
+            ClassifierError::Tokenizer("cannot locate the special tokens it adds".into())
+        })?;
     Ok((w[..at].to_vec(), w[at + wo.len()..].to_vec()))
 }
 
@@ -689,7 +720,10 @@ impl InjectionClassifier {
     }
 
     /// Like [`load`](Self::load), with relative model paths read from `base`.
-    pub fn load_in(config: &ClassifierConfig, base: Option<&Path>) -> Result<InjectionClassifier, ClassifierError> {
+    pub fn load_in(
+        config: &ClassifierConfig,
+        base: Option<&Path>,
+    ) -> Result<InjectionClassifier, ClassifierError> {
         config.validate()?;
         let dir = match &config.model {
             Some(p) => crate::audit::resolve(base, p),
@@ -699,8 +733,17 @@ impl InjectionClassifier {
             path: dir.clone(),
             source,
         })?;
+        // The manifest's hash is part of the key: a changed model folder loads afresh.
+        let manifest = dir.join("manifest.toml");
+        let manifest_hash = std::fs::read(&manifest)
+            .map(|b| crate::tools::hex(&Sha256::digest(&b)))
+            .map_err(|source| ClassifierError::Io {
+                path: manifest,
+                source,
+            })?;
         let key: CacheKey = (
             dir.clone(),
+            manifest_hash,
             config.backend,
             config.variant.clone().unwrap_or_default(),
             config.threads,
@@ -724,7 +767,9 @@ impl InjectionClassifier {
         if stride > body {
             return Err(ClassifierError::Config {
                 field: "stride",
-                message: format!("{stride} is larger than a window's {body} text tokens: text would be skipped"),
+                message: format!(
+                    "{stride} is larger than a window's {body} text tokens: text would be skipped"
+                ),
             });
         }
         let mut seed = [0u8; 8];
@@ -777,11 +822,17 @@ impl InjectionClassifier {
     pub fn policy_score(&self, probability: f32) -> f32 {
         let t = self.threshold;
         let p = probability.clamp(0.0, 1.0);
-        if p < t { 0.5 * p / t } else { 0.5 + 0.5 * (p - t) / (1.0 - t) }
+        if p < t {
+            0.5 * p / t
+        } else {
+            0.5 + 0.5 * (p - t) / (1.0 - t)
+        }
     }
 
     fn rng(&self) -> u64 {
-        self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) | 1
+        self.seed
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+            | 1
     }
 
     /// Scores one text: the most suspicious window under the budget.
@@ -879,7 +930,10 @@ impl Detector for InjectionClassifier {
                 continue;
             }
             s.span = layer.canonical().to_original(s.span.clone());
-            if best.as_ref().is_none_or(|(b, _)| s.probability > b.probability) {
+            if best
+                .as_ref()
+                .is_none_or(|(b, _)| s.probability > b.probability)
+            {
                 best = Some((s, layer.describe()));
             }
         }
@@ -892,7 +946,9 @@ impl Detector for InjectionClassifier {
         {
             let p = judge.judge(input.text.original(), s.probability)?;
             if !p.is_finite() {
-                return Err(DetectorError::new("second opinion returned a non-finite probability"));
+                return Err(DetectorError::new(
+                    "second opinion returned a non-finite probability",
+                ));
             }
             s.probability = p.clamp(0.0, 1.0);
             s.score = self.policy_score(s.probability);
@@ -911,7 +967,14 @@ impl Detector for InjectionClassifier {
         if s.scanned < s.windows {
             message.push_str(&format!(", {} of {} windows scanned", s.scanned, s.windows));
         }
-        out.push(Finding::new(ID, Category::Injection, s.span, s.score, Action::Block, message));
+        out.push(Finding::new(
+            ID,
+            Category::Injection,
+            s.span,
+            s.score,
+            Action::Block,
+            message,
+        ));
         Ok(())
     }
 }
