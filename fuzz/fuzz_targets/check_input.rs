@@ -19,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
     let s = String::from_utf8_lossy(data);
     let ctx = Context::new();
     let g = guard();
-    for v in [g.check_input(&ctx, &s), g.check_tool_result(&ctx, &s), g.check_output(&ctx, &s)] {
+    for v in [
+        g.check_input(&ctx, &s),
+        g.check_tool_result(&ctx, &s),
+        g.check_output(&ctx, &s),
+    ] {
         for f in v.findings() {
             assert!(f.span.start <= f.span.end && f.span.end <= s.len());
             assert!(s.is_char_boundary(f.span.start) && s.is_char_boundary(f.span.end));

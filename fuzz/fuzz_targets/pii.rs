@@ -23,7 +23,9 @@ fn guard() -> &'static Pipeline {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // A session per input, so no vault ever fills up (sessions are evicted, least recent first).
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -37,7 +39,11 @@ fuzz_target!(|data: &[u8]| {
     // vault gives back exactly what was redacted.
     let plain = text.is_ascii()
         && !text.contains('<')
-        && v.findings().iter().all(|f| f.replacement.as_deref().is_some_and(|r| f.message.ends_with(r)));
+        && v.findings().iter().all(|f| {
+            f.replacement
+                .as_deref()
+                .is_some_and(|r| f.message.ends_with(r))
+        });
     if plain && v.is_redacted() {
         assert_eq!(guard().restore(&ctx, v.text()), text);
     }

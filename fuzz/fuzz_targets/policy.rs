@@ -13,7 +13,8 @@ fuzz_target!(|data: &[u8]| {
                 use palisade::Guard;
                 let ctx = palisade::Context::new().role("r").session("s");
                 for n in names.iter().take(4) {
-                    let call = palisade::ToolCall::new(n.clone(), serde_json::json!({"a": "x", "n": 1}));
+                    let call =
+                        palisade::ToolCall::new(n.clone(), serde_json::json!({"a": "x", "n": 1}));
                     let _ = guard.check_tool_call(&ctx, &call);
                 }
             }

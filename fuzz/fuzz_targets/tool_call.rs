@@ -26,12 +26,25 @@ fn guard() -> &'static Pipeline {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, rest)) = data.split_first() else { return };
-    let Ok(text) = std::str::from_utf8(rest) else { return };
-    let names = ["search_docs", "read_file", "fetch_url", "send_email", "refund", "delete_account"];
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let names = [
+        "search_docs",
+        "read_file",
+        "fetch_url",
+        "send_email",
+        "refund",
+        "delete_account",
+    ];
     let name = names[sel as usize % names.len()];
     let roles = ["support-agent", "analyst", "admin"];
-    let ctx = Context::new().session("s").role(roles[(sel as usize / 8) % roles.len()]);
+    let ctx = Context::new()
+        .session("s")
+        .role(roles[(sel as usize / 8) % roles.len()]);
     let call = ToolCall::from_json(name, text);
     let v = guard().check_tool_call(&ctx, &call);
     if call.malformed().is_some() {
@@ -40,7 +53,19 @@ fuzz_target!(|data: &[u8]| {
     if let Some(map) = call.arguments.as_object()
         && v.is_allowed()
     {
-        let declared = ["query", "limit", "path", "url", "to", "subject", "body", "order_id", "amount", "currency", "account_id"];
+        let declared = [
+            "query",
+            "limit",
+            "path",
+            "url",
+            "to",
+            "subject",
+            "body",
+            "order_id",
+            "amount",
+            "currency",
+            "account_id",
+        ];
         assert!(map.keys().all(|k| declared.contains(&k.as_str())), "{text}");
     }
 });

@@ -8,7 +8,6 @@
 //! `injection.addressed_to_ai`, `injection.jailbreak`, `injection.exfiltration`, weak cues, and
 //! `injection.combined` when several weak cues add up).
 
-#[cfg(feature = "classifier")]
 pub mod classifier;
 
 use std::collections::HashMap;

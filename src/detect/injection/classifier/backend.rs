@@ -7,31 +7,7 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
-use serde::{Deserialize, Serialize};
-
-use super::ClassifierError;
-
-/// Which engine runs the model.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Backend {
-    /// tract, in pure Rust: nothing to install (the default).
-    #[default]
-    Tract,
-    /// ONNX Runtime, loaded from a shared library at run time (cargo feature `onnxruntime`):
-    /// the `library` setting, else `ORT_DYLIB_PATH`. Faster, and runs the int8 model.
-    Onnxruntime,
-}
-
-impl Backend {
-    /// The name used in configuration and messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Tract => "tract",
-            Backend::Onnxruntime => "onnxruntime",
-        }
-    }
-}
+use super::{Backend, ClassifierError};
 
 struct Chosen {
     backend: Backend,
