@@ -9,7 +9,7 @@
 //! [checks]                    # which detectors run on which kind of text
 //! input = ["length", "unicode", "injection", "classifier", "banned", "secret", "pii"]
 //! tool_result = ["length", "unicode", "injection", "classifier", "banned", "secret", "pii"]
-//! output = ["length", "unicode", "banned", "secret", "pii"]
+//! output = ["length", "unicode", "banned", "secret", "pii", "leak", "exfil"]
 //!
 //! [normalize]
 //! max_decode_depth = 3
@@ -124,7 +124,9 @@ impl Default for Checks {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
         Checks {
             input: v(SCREENED),
-            output: v(&["length", "unicode", "banned", "secret", "pii"]),
+            output: v(&[
+                "length", "unicode", "banned", "secret", "pii", "leak", "exfil",
+            ]),
             tool_result: v(SCREENED),
         }
     }
@@ -172,6 +174,8 @@ pub struct Config {
     pub secrets: SecretsConfig,
     /// `pii` recognizers, lists, operators and the pseudonym vault.
     pub pii: PiiConfig,
+    /// Answers: limits, `leak` (canaries, system prompts), `exfil` links, streaming.
+    pub output: crate::output::OutputConfig,
     /// Per-id and per-family policy (`"injection"`, `"unicode.bidi"`, ...).
     pub rules: BTreeMap<String, Rule>,
     /// The tool policy file (TOML, see [`ToolPolicy`](crate::tools::ToolPolicy)); a relative
@@ -203,6 +207,7 @@ impl Default for Config {
             banned: BannedConfig::default(),
             secrets: SecretsConfig::default(),
             pii: PiiConfig::default(),
+            output: Default::default(),
             rules: BTreeMap::new(),
             tool_policy: None,
             audit: crate::audit::AuditConfig::default(),
@@ -222,6 +227,8 @@ pub const KNOWN_DETECTORS: &[&str] = &[
     "banned",
     "secret",
     "pii",
+    "leak",
+    "exfil",
 ];
 
 impl Config {
@@ -313,6 +320,10 @@ impl Config {
         crate::monitor::Alerts::new(&self.monitor.alerts, file)?;
         crate::tools::policy::parse_duration(&self.kill_switch.poll)
             .map_err(|m| err("kill_switch.poll".into(), "poll", m))?;
+        if let Err(Error::Config { field, message, .. }) = self.output.stream.validate() {
+            let needle = field.rsplit('.').next().unwrap_or_default().to_owned();
+            return Err(err(field, &needle, message));
+        }
         if self.normalize.max_decode_depth > 8 {
             return Err(err(
                 "normalize.max_decode_depth".into(),

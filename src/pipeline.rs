@@ -14,21 +14,22 @@ use crate::detect::banned::Banned;
 use crate::detect::injection::Heuristics;
 #[cfg(feature = "classifier")]
 use crate::detect::injection::classifier::{InjectionClassifier as Classifier, SecondOpinion};
-use crate::detect::length::Length;
+use crate::detect::length::{Length, LengthConfig};
 use crate::detect::pii::{Pii, Vault};
 use crate::detect::secrets::Secrets;
 use crate::detect::unicode::Unicode;
-use crate::detect::{Detector, Input};
+use crate::detect::{Deferred, Detector, Input};
 #[cfg(feature = "classifier")]
 use crate::error::DetectorError;
 use crate::error::Error;
 use crate::monitor::{Alert, AlertRule, Alerts, Engagement, Escalate, KillSwitch, Monitor, Scope};
+use crate::output::{Exfil, Leak, OutputStream, StreamConfig};
 use crate::text::{NormalizeConfig, Text};
 use crate::tools::policy::{ScanJob, Static, tool_finding};
 use crate::tools::{
     Approval, ApprovalError, Charge, Clock, Refusal, State, SystemClock, ToolCall, ToolPolicy,
 };
-use crate::verdict::{Action, Category, CheckKind, Finding, Timing, Verdict, family, redact};
+use crate::verdict::{Action, Category, CheckKind, Finding, Timing, Verdict, family, redact_with};
 
 /// The guardrail interface an agent calls: one method per crossing point.
 ///
@@ -78,6 +79,9 @@ pub struct Pipeline {
     kill: Arc<KillSwitch>,
     on_alert: Option<AlertCallback>,
     fingerprint: String,
+    leak: Option<Leak>,
+    stream: StreamConfig,
+    output_limits: Option<LengthConfig>,
     #[cfg(feature = "classifier")]
     classifier: Option<Arc<Classifier>>,
 }
@@ -161,6 +165,9 @@ pub struct PipelineBuilder {
     kill: Option<Arc<KillSwitch>>,
     kill_poll: Option<Duration>,
     source: Option<String>,
+    leak: Option<Leak>,
+    stream: StreamConfig,
+    output_limits: Option<LengthConfig>,
     #[cfg(feature = "classifier")]
     classifier: Option<Arc<Classifier>>,
     #[cfg(feature = "classifier")]
@@ -271,6 +278,26 @@ impl PipelineBuilder {
         self
     }
 
+    /// Adds the system-prompt [`Leak`] detector for `check_output`; the pipeline keeps a handle
+    /// for [`Pipeline::protect_system_prompt`] and for streams.
+    pub fn leak(mut self, leak: Leak) -> Self {
+        self.leak = Some(leak.clone());
+        self.detector(leak, &[CheckKind::Output])
+    }
+
+    /// Answer limits: adds a [`Length`] detector for `check_output`, whose limits streams also
+    /// count across chunks.
+    pub fn output_limits(mut self, limits: LengthConfig) -> Self {
+        self.output_limits = Some(limits.clone());
+        self.detector(Length::new(limits), &[CheckKind::Output])
+    }
+
+    /// Settings of [`Pipeline::output_stream`].
+    pub fn stream(mut self, config: StreamConfig) -> Self {
+        self.stream = config;
+        self
+    }
+
     /// Adds a detector for `check_input`.
     pub fn input(self, detector: impl Detector + 'static) -> Self {
         self.detector(detector, &[CheckKind::Input])
@@ -365,6 +392,7 @@ impl PipelineBuilder {
                 message: "\"digest\" needs a keyed audit log (key_file)".into(),
             });
         }
+        self.stream.validate()?;
         let alerts = Alerts::new(&self.alerts, "<builder>")?;
         let kill = self.kill.unwrap_or_else(|| Arc::new(KillSwitch::new()));
         if let Some(sink) = &self.audit {
@@ -401,9 +429,15 @@ impl PipelineBuilder {
             kill,
             on_alert: self.on_alert,
             fingerprint: String::new(),
+            leak: None,
+            stream: self.stream,
+            output_limits: self.output_limits,
             #[cfg(feature = "classifier")]
             classifier: None,
         };
+        if p.rule_for("leak").enabled {
+            p.leak = self.leak;
+        }
         #[cfg(feature = "classifier")]
         if let Some(c) = self.classifier {
             if let Some(judge) = self.second_opinion {
@@ -612,9 +646,28 @@ impl Pipeline {
             }
             k
         };
-        let k = kinds_of("length");
+        let mut k = kinds_of("length");
+        if k.contains(&CheckKind::Output) {
+            k.retain(|&x| x != CheckKind::Output);
+            let mut limits = config.length.clone();
+            if let Some(m) = config.output.max_chars {
+                limits.max_chars = Some(m);
+            }
+            if let Some(m) = config.output.max_tokens {
+                limits.max_tokens = Some(m);
+            }
+            b = b.output_limits(limits);
+        }
         if !k.is_empty() {
             b = b.detector(Length::new(config.length.clone()), &k);
+        }
+        b = b.stream(config.output.stream);
+        if !kinds_of("leak").is_empty() {
+            b = b.leak(Leak::new(&config.output)?);
+        }
+        let k = kinds_of("exfil");
+        if !k.is_empty() {
+            b = b.detector(Exfil::new(&config.output)?, &k);
         }
         let k = kinds_of("unicode");
         if !k.is_empty() {
@@ -695,6 +748,54 @@ impl Pipeline {
         }
         let v = self.check_text_inner(kind, ctx, text, start);
         self.finish(ctx, Subject::Text(text), v)
+    }
+
+    /// The system-prompt leak detector, when `check_output` runs one.
+    pub fn leak(&self) -> Option<&Leak> {
+        self.leak.as_ref()
+    }
+
+    /// Registers `prompt` as a system prompt whose text must not leak, plants a fresh
+    /// [`Canary`](crate::output::Canary) in it, and returns the prompt to send to the model.
+    /// Answers that repeat the canary (in any spelling) or a run of the prompt's words are
+    /// blocked. An error when the pipeline has no `leak` detector or the prompt is too short.
+    pub fn protect_system_prompt(&self, prompt: &str) -> Result<String, Error> {
+        match &self.leak {
+            Some(l) => l.protect(prompt),
+            None => Err(Error::Config {
+                file: "<pipeline>".into(),
+                line: None,
+                field: "checks.output".into(),
+                message: "no \"leak\" detector checks answers".into(),
+            }),
+        }
+    }
+
+    /// A checker for an answer that arrives in chunks: see [`OutputStream`]. The kill switch
+    /// is consulted at every check; the whole answer is counted and audited once, at
+    /// [`OutputStream::finish`] or at the block.
+    pub fn output_stream(&self, ctx: &Context) -> OutputStream<'_> {
+        OutputStream::new(self, ctx, self.stream, self.output_limits.clone())
+    }
+
+    pub(crate) fn max_input_bytes(&self) -> usize {
+        self.max_input_bytes
+    }
+
+    /// A stream's verdict of the whole answer: counted, alerted on and audited.
+    pub(crate) fn stream_record(&self, ctx: &Context, answer: &str, v: Verdict) -> Verdict {
+        self.finish(ctx, Subject::Text(answer), v)
+    }
+
+    /// The kill switch's verdict for a stream, when it is engaged for `ctx`.
+    pub(crate) fn stream_killed(
+        &self,
+        ctx: &Context,
+        answer: &str,
+        start: Instant,
+    ) -> Option<Verdict> {
+        let e = self.kill.check_at(ctx, || self.clock.now_ms())?;
+        Some(self.stopped(CheckKind::Output, ctx, Subject::Text(answer), e, start))
     }
 
     /// The monitor: counters, latency histograms and alerts.
@@ -939,10 +1040,8 @@ impl Pipeline {
         text: &str,
         start: Instant,
     ) -> Verdict {
-        let mut findings = Vec::new();
-        let mut timings = Vec::new();
         if text.len() > self.max_input_bytes {
-            findings.push(Finding::new(
+            let findings = vec![Finding::new(
                 "length.bytes",
                 Category::Length,
                 0..text.len(),
@@ -953,9 +1052,26 @@ impl Pipeline {
                     text.len(),
                     self.max_input_bytes
                 ),
-            ));
-            return self.decide(kind, text, findings, timings, start);
+            )];
+            return self.decide(kind, ctx, text, findings, Vec::new(), start);
         }
+        let (findings, timings) = self.scan(kind, ctx, text, None, false);
+        self.decide(kind, ctx, text, findings, timings, start)
+    }
+
+    /// Runs the detectors of `kind` over `text`: their findings (spans clamped to the text)
+    /// and timings. `deferred` is set by output streams (see [`Deferred`]); `stream` skips the
+    /// `length` detector, whose limits a stream counts over the whole answer instead.
+    pub(crate) fn scan(
+        &self,
+        kind: CheckKind,
+        ctx: &Context,
+        text: &str,
+        deferred: Option<&Deferred>,
+        stream: bool,
+    ) -> (Vec<Finding>, Vec<Timing>) {
+        let mut findings = Vec::new();
+        let mut timings = Vec::new();
         let normalized = Text::new(text, &self.normalize);
         if normalized.truncated() {
             findings.push(Finding::new(
@@ -971,6 +1087,7 @@ impl Pipeline {
             text: &normalized,
             kind,
             context: ctx,
+            deferred,
         };
         let list = kind_index(kind)
             .map(|i| self.per_kind[i].as_slice())
@@ -979,6 +1096,9 @@ impl Pipeline {
         let mut t0 = Instant::now();
         for &i in list {
             let d = &self.detectors[i];
+            if stream && d.id() == "length" {
+                continue;
+            }
             let before = findings.len();
             if let Some(message) = run_detector(d.as_ref(), &input, &mut findings) {
                 findings.push(Finding::new(
@@ -1004,18 +1124,22 @@ impl Pipeline {
             });
             t0 = t1;
         }
-        let mut v = self.decide(kind, text, findings, timings, start);
-        if kind == CheckKind::Output
-            && let (Some((vault, true)), Some(session)) = (&self.vault, &ctx.session)
-            && !v.is_blocked()
-        {
-            let restored = vault.restore(session, &v.text);
-            if restored != v.text {
-                v.text = restored;
-                v.changed = true;
+        (findings, timings)
+    }
+
+    /// What puts this session's pseudonymized values back into answers: `Some` for output
+    /// checks of a session when the vault restores output.
+    pub(crate) fn output_restorer<'s>(
+        &'s self,
+        kind: CheckKind,
+        ctx: &'s Context,
+    ) -> Option<impl Fn(&str) -> String + 's> {
+        match (kind, &self.vault, &ctx.session) {
+            (CheckKind::Output, Some((vault, true)), Some(session)) => {
+                Some(move |t: &str| vault.restore(session, t))
             }
+            _ => None,
         }
-        v
     }
 
     /// `text` with the placeholders this session's pseudonyms put there replaced by the real
@@ -1059,14 +1183,8 @@ impl Pipeline {
         walk(&mut call.arguments, &|s| self.restore(ctx, s));
     }
 
-    fn decide(
-        &self,
-        kind: CheckKind,
-        text: &str,
-        mut findings: Vec<Finding>,
-        timings: Vec<Timing>,
-        start: Instant,
-    ) -> Verdict {
+    /// Applies the rules (enabled, threshold, action) to `findings`; returns the joined action.
+    pub(crate) fn apply_rules(&self, findings: &mut Vec<Finding>) -> Action {
         let mut action = Action::Allow;
         findings.retain_mut(|f| {
             let rule = self.rule_for(&f.detector);
@@ -1083,13 +1201,41 @@ impl Pipeline {
             action = action.join(f.action);
             true
         });
-        let sanitized = redact(text, &findings);
-        let changed = sanitized.is_some();
-        let (action, shadow) = if self.shadow {
+        action
+    }
+
+    /// The enforced action and the shadow action of a decided `action`.
+    pub(crate) fn enforce(&self, action: Action) -> (Action, Option<Action>) {
+        if self.shadow {
             (Action::Allow, Some(action))
         } else {
             (action, None)
+        }
+    }
+
+    fn decide(
+        &self,
+        kind: CheckKind,
+        ctx: &Context,
+        text: &str,
+        mut findings: Vec<Finding>,
+        timings: Vec<Timing>,
+        start: Instant,
+    ) -> Verdict {
+        let action = self.apply_rules(&mut findings);
+        // Answers get this session's pseudonymized values back, but only where the model
+        // wrote placeholders: values it wrote itself stay redacted.
+        let restore = match action {
+            Action::Block => None,
+            _ => self.output_restorer(kind, ctx),
         };
+        let sanitized = redact_with(
+            text,
+            &findings,
+            restore.as_ref().map(|r| r as &dyn Fn(&str) -> String),
+        );
+        let changed = sanitized.is_some();
+        let (action, shadow) = self.enforce(action);
         Verdict {
             kind,
             action,
@@ -1190,6 +1336,7 @@ impl Pipeline {
                 text: &text,
                 kind: CheckKind::ToolCall,
                 context: ctx,
+                deferred: None,
             };
             for &i in &self.per_kind[3] {
                 let d = &self.detectors[i];

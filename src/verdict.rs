@@ -314,14 +314,34 @@ impl Verdict {
 ///
 /// Overlapping spans are merged into one; the merged span takes the replacement of the
 /// finding that starts first (the longest on ties).
+#[cfg(test)]
 pub(crate) fn redact(original: &str, findings: &[Finding]) -> Option<String> {
+    redact_with(original, findings, None)
+}
+
+/// [`redact`], passing the text between redacted spans through `keep` (which restores
+/// pseudonyms in answers). `None` when the result is the original text.
+pub(crate) fn redact_with(
+    original: &str,
+    findings: &[Finding],
+    keep: Option<&dyn Fn(&str) -> String>,
+) -> Option<String> {
     let mut spans: Vec<(&Range<usize>, &Finding)> = findings
         .iter()
         .filter(|f| f.action == Action::Redact && f.span.start < f.span.end)
         .map(|f| (&f.span, f))
         .collect();
+    let push = |out: &mut String, s: &str| match keep {
+        Some(k) if s.contains('<') => out.push_str(&k(s)),
+        _ => out.push_str(s),
+    };
     if spans.is_empty() {
-        return None;
+        let k = keep?;
+        if !original.contains('<') {
+            return None;
+        }
+        let restored = k(original);
+        return (restored != original).then_some(restored);
     }
     spans.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)));
     let mut out = String::with_capacity(original.len());
@@ -337,7 +357,7 @@ pub(crate) fn redact(original: &str, findings: &[Finding]) -> Option<String> {
         }
         let start = first.start.max(copied);
         if start > copied {
-            out.push_str(original.get(copied..start)?);
+            push(&mut out, original.get(copied..start)?);
         }
         match &f.replacement {
             Some(r) => out.push_str(r),
@@ -350,7 +370,7 @@ pub(crate) fn redact(original: &str, findings: &[Finding]) -> Option<String> {
         copied = end.min(original.len());
         i = j;
     }
-    out.push_str(original.get(copied..)?);
+    push(&mut out, original.get(copied..)?);
     Some(out)
 }
 

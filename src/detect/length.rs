@@ -39,18 +39,21 @@ impl Default for LengthConfig {
 /// assert_eq!(palisade::detect::length::estimate_tokens("你好世界"), 4);
 /// ```
 pub fn estimate_tokens(s: &str) -> usize {
+    quarter_tokens(s).div_ceil(4)
+}
+
+/// Four times [`estimate_tokens`] before rounding: additive over concatenation, for streams.
+pub(crate) fn quarter_tokens(s: &str) -> usize {
     if s.is_ascii() {
-        return s.len().div_ceil(4);
+        return s.len();
     }
-    let mut quarter_tokens = 0usize;
-    for c in s.chars() {
-        quarter_tokens += match c as u32 {
+    s.chars()
+        .map(|c| match c as u32 {
             0..=0x7F => 1,
             0x80..=0x7FF => 2,
             _ => 4,
-        };
-    }
-    quarter_tokens.div_ceil(4)
+        })
+        .sum()
 }
 
 /// Flags text over its length limits; default action `block`.

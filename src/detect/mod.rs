@@ -54,6 +54,15 @@ pub struct Input<'a> {
     pub kind: CheckKind,
     /// The caller's context.
     pub context: &'a Context,
+    /// Set while an output stream checks a window: detectors with side effects (the PII
+    /// pseudonyms) defer them to the release of the text.
+    pub(crate) deferred: Option<&'a Deferred>,
+}
+
+/// What a detector leaves for the stream to settle when it releases text.
+#[derive(Default)]
+pub(crate) struct Deferred {
+    pub(crate) pii: std::cell::RefCell<Vec<pii::DeferredPii>>,
 }
 
 /// One detector of the pipeline.

@@ -15,7 +15,7 @@ use url::{Host, Url};
 
 /// One allowed host: exact, by suffix (`*.example.com`), an IP literal, or any (`*`).
 #[derive(Clone, Debug, PartialEq)]
-enum HostPat {
+pub(crate) enum HostPat {
     Exact(String),
     Suffix(String),
     Ip(IpAddr),
@@ -93,7 +93,7 @@ fn plain_parse(raw: &str) -> Option<(&str, &str, Option<u16>)> {
     Some((scheme, host, port))
 }
 
-fn parse_patterns(list: &[String]) -> Result<Vec<HostPat>, String> {
+pub(crate) fn parse_patterns(list: &[String]) -> Result<Vec<HostPat>, String> {
     let mut out = Vec::new();
     for h in list {
         if h == "*" {
@@ -120,7 +120,7 @@ fn parse_patterns(list: &[String]) -> Result<Vec<HostPat>, String> {
     Ok(out)
 }
 
-fn matches_domain(pats: &[HostPat], domain: &str) -> bool {
+pub(crate) fn matches_domain(pats: &[HostPat], domain: &str) -> bool {
     pats.iter().any(|p| match p {
         HostPat::Any => true,
         HostPat::Exact(e) => e == domain,

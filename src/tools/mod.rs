@@ -9,7 +9,7 @@
 //! constraint and the argument (as a JSON Pointer).
 
 mod canon;
-mod egress;
+pub(crate) mod egress;
 mod expr;
 mod path;
 pub(crate) mod policy;

@@ -116,14 +116,11 @@ impl Default for PiiConfig {
 pub struct Pii {
     enabled: [bool; Entity::COUNT],
     window: usize,
-    operators: [Operator; Entity::COUNT],
-    mask_keep: usize,
-    hash_key: Option<Vec<u8>>,
+    ops: Arc<Ops>,
     allow: HashMap<(Entity, String), ()>,
     allow_patterns: Vec<(Entity, Regex)>,
     deny: Vec<(Entity, String)>,
     deny_patterns: Vec<(Entity, Regex)>,
-    vault: Arc<Vault>,
     restore_output: bool,
     words: ContextWords,
     national: Option<Arc<NationalIds>>,
@@ -132,7 +129,7 @@ pub struct Pii {
 impl std::fmt::Debug for Pii {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pii")
-            .field("operators", &self.operators)
+            .field("operators", &self.ops.operators)
             .finish_non_exhaustive()
     }
 }
@@ -251,14 +248,16 @@ impl Pii {
         Ok(Pii {
             enabled,
             window: config.context_window,
-            operators,
-            mask_keep: config.mask_keep,
-            hash_key,
+            ops: Arc::new(Ops {
+                operators,
+                mask_keep: config.mask_keep,
+                hash_key,
+                vault,
+            }),
             allow,
             allow_patterns,
             deny,
             deny_patterns,
-            vault,
             restore_output: config.restore_output,
             national: if !enabled[Entity::NationalId as usize] {
                 None
@@ -281,7 +280,7 @@ impl Pii {
 
     /// The vault it pseudonymizes into.
     pub fn vault(&self) -> &Arc<Vault> {
-        &self.vault
+        &self.ops.vault
     }
 
     /// Whether `check_output` should put pseudonymized values back.
@@ -376,24 +375,69 @@ impl Pii {
         }
         kept
     }
+}
 
+/// The operators of a [`Pii`] detector: what replaces a value.
+pub(crate) struct Ops {
+    operators: [Operator; Entity::COUNT],
+    mask_keep: usize,
+    hash_key: Option<Vec<u8>>,
+    vault: Arc<Vault>,
+}
+
+/// Placeholder numbers of `replace` (and of `pseudonymize` without a session), per check or,
+/// for a stream, per answer.
+#[derive(Default)]
+pub(crate) struct Numbering {
+    map: HashMap<(Entity, String), usize>,
+    counts: [usize; Entity::COUNT],
+}
+
+/// A value found while a stream checks a window: its replacement is chosen only when the
+/// stream releases it, so values in text still held back leave no trace in the numbering or
+/// the vault.
+pub(crate) struct DeferredPii {
+    pub(crate) span: std::ops::Range<usize>,
+    pub(crate) entity: Entity,
+    pub(crate) value: String,
+    head: String,
+    from: String,
+    ops: Arc<Ops>,
+}
+
+impl DeferredPii {
+    /// The replacement and the finding's message, numbered in `numbering`.
+    pub(crate) fn resolve(
+        &self,
+        session: Option<&str>,
+        numbering: &mut Numbering,
+    ) -> (String, String) {
+        let r = self
+            .ops
+            .replacement(self.entity, &self.value, session, numbering);
+        let message = format!("{} → {r}{}", self.head, self.from);
+        (r, message)
+    }
+}
+
+impl Ops {
     /// What replaces `value` of `entity` (`numbering` numbers values within one check).
-    fn replacement(
+    pub(crate) fn replacement(
         &self,
         entity: Entity,
         value: &str,
         session: Option<&str>,
-        numbering: &mut HashMap<(Entity, String), usize>,
-        counts: &mut [usize; Entity::COUNT],
+        numbering: &mut Numbering,
     ) -> String {
-        let mut numbered = |numbering: &mut HashMap<(Entity, String), usize>| {
-            let next = counts[entity as usize] + 1;
+        let numbered = |numbering: &mut Numbering| {
+            let next = numbering.counts[entity as usize] + 1;
             let n = *numbering
+                .map
                 .entry((entity, value.to_owned()))
-                .or_insert_with(|| {
-                    counts[entity as usize] = next;
-                    next
-                });
+                .or_insert_with(|| next);
+            if n == next {
+                numbering.counts[entity as usize] = next;
+            }
             format!("<{}_{n}>", entity.tag())
         };
         match self.operators[entity as usize] {
@@ -445,8 +489,7 @@ impl Detector for Pii {
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) -> Result<(), DetectorError> {
         let original = input.text.original();
         let session = input.context.session.as_deref();
-        let mut numbering = HashMap::new();
-        let mut counts = [0usize; Entity::COUNT];
+        let mut numbering = Numbering::default();
         let mut seen: Vec<std::ops::Range<usize>> = Vec::new();
         for layer in input.text.layers() {
             if layer.relayed() && !matches!(layer.origin(), Origin::Original) {
@@ -463,30 +506,42 @@ impl Detector for Pii {
                 }
                 seen.insert(at, span.clone());
                 let value = &s[c.range.clone()];
-                let replacement =
-                    self.replacement(c.entity, value, session, &mut numbering, &mut counts);
                 let from = match layer.origin() {
                     Origin::Original if &original[span.clone()] == value => String::new(),
                     Origin::Original => " (after normalization)".into(),
                     _ => format!(" ({})", layer.describe().trim()),
                 };
-                out.push(
-                    Finding::new(
-                        c.entity.id(),
-                        Category::Pii,
-                        span,
-                        c.score,
-                        Action::Redact,
-                        match (c.entity, &self.national) {
-                            (Entity::NationalId, Some(t)) => format!(
-                                "{} (check digit valid) → {replacement}{from}",
-                                t.name_at(c.detail)
-                            ),
-                            _ => format!("{} → {replacement}{from}", describe(c.entity)),
-                        },
-                    )
-                    .with_replacement(replacement),
+                let head = match (c.entity, &self.national) {
+                    (Entity::NationalId, Some(t)) => {
+                        format!("{} (check digit valid)", t.name_at(c.detail))
+                    }
+                    _ => describe(c.entity).to_owned(),
+                };
+                let finding = Finding::new(
+                    c.entity.id(),
+                    Category::Pii,
+                    span.clone(),
+                    c.score,
+                    Action::Redact,
+                    "",
                 );
+                if let Some(d) = input.deferred {
+                    d.pii.borrow_mut().push(DeferredPii {
+                        span,
+                        entity: c.entity,
+                        value: value.to_owned(),
+                        head,
+                        from,
+                        ops: Arc::clone(&self.ops),
+                    });
+                    out.push(finding);
+                    continue;
+                }
+                let replacement = self
+                    .ops
+                    .replacement(c.entity, value, session, &mut numbering);
+                let message = format!("{head} → {replacement}{from}");
+                out.push(Finding { message, ..finding }.with_replacement(replacement));
             }
         }
         Ok(())
