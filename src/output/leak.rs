@@ -174,6 +174,8 @@ impl Prompt {
 #[derive(Default)]
 struct State {
     canaries: Vec<Vec<u8>>,
+    /// The canaries as given, lowercased.
+    raw: Vec<String>,
     matcher: Option<AhoCorasick>,
     prompts: Vec<Prompt>,
 }
@@ -188,6 +190,7 @@ impl State {
         }
         if !self.canaries.contains(&c) {
             self.canaries.push(c);
+            self.raw.push(canary.to_lowercase());
             self.matcher = Some(
                 AhoCorasick::new(&self.canaries)
                     .map_err(|e| format!("canary matcher could not be built: {e}"))?,
@@ -365,22 +368,20 @@ impl Leak {
                         continue;
                     }
                     seen.push(span.clone());
-                    let exact = b - a == m.len();
+                    let exact = st.raw.contains(&view.as_str()[a..b].to_lowercase());
+                    let layer = layer.describe();
+                    let how = match (exact, layer.trim()) {
+                        (true, "") => String::new(),
+                        (true, l) => format!(" {l}"),
+                        (false, l) => format!(", spelled with separators {l}"),
+                    };
                     out.push(Finding::new(
                         "leak.canary",
                         Category::Output,
                         span,
                         1.0,
                         Action::Block,
-                        format!(
-                            "a canary token of the system prompt{} ({})",
-                            if exact {
-                                ""
-                            } else {
-                                ", spelled with separators"
-                            },
-                            layer.describe().trim()
-                        ),
+                        format!("a canary token of the system prompt{}", how.trim_end()),
                     ));
                 }
             }

@@ -93,7 +93,7 @@ pub struct StreamConfig {
     /// spaces, an unfinished private key) is redacted as `[REDACTED:stream.withheld]` rather
     /// than making the user wait. Default 1024.
     pub max_holdback: usize,
-    /// New bytes between two checks of the held text. Default 64.
+    /// New bytes between two checks of the held text. Default 128.
     pub check_every: usize,
     /// Bytes of already-released text kept as context for the next check (context words
     /// before a value, the `![` of an image). Default 128.
@@ -105,7 +105,7 @@ impl Default for StreamConfig {
         StreamConfig {
             lookahead: 64,
             max_holdback: 1024,
-            check_every: 64,
+            check_every: 128,
             context: 128,
         }
     }
