@@ -495,6 +495,43 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A canary anywhere in a streamed answer, whole or spelled out with separators: the
+    /// stream blocks, and what it released is a prefix of the redacted text before the canary.
+    #[test]
+    fn no_canary_byte_is_ever_released(
+        before in answer(),
+        after in answer(),
+        spaced in any::<bool>(),
+        sizes in prop::collection::vec(1usize..24, 1..8),
+    ) {
+        static GUARD: std::sync::OnceLock<(Pipeline, String)> = std::sync::OnceLock::new();
+        let (g, canary) = GUARD.get_or_init(|| {
+            let g = guard();
+            let system = g.protect_system_prompt(PROMPT).unwrap();
+            let canary = system.rsplit(' ').next().unwrap().trim_end_matches(')').to_owned();
+            (g, canary)
+        });
+        let leak = if spaced {
+            canary.chars().map(|c| format!("{c} ")).collect()
+        } else {
+            canary.clone()
+        };
+        let text = format!("{before}{leak} {after}");
+        let chunks = chunked(&text, &sizes);
+        let refs: Vec<&str> = chunks.iter().map(String::as_str).collect();
+        let (shown, v) = stream_all(g, &Context::new(), &refs);
+        prop_assert!(v.is_blocked());
+        let expected_before = g.check_output(&Context::new(), &before);
+        prop_assert!(
+            expected_before.text().starts_with(&shown),
+            "released {:?}", shown
+        );
+    }
+}
+
 #[test]
 fn stream_settings_are_validated() {
     let e = Pipeline::builder()
