@@ -112,34 +112,7 @@ enum Command {
     },
     /// Evaluate the injection classifier on labelled JSONL ({"text", "label": 0|1, "source"?}).
     #[cfg(feature = "classifier")]
-    Eval {
-        /// Configuration file (its `[classifier]` section); the defaults without it.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Model folder (with manifest.toml), overriding the configuration.
-        #[arg(long)]
-        model: Option<PathBuf>,
-        /// Backend: tract or onnxruntime.
-        #[arg(long)]
-        backend: Option<String>,
-        /// Model variant (fp32, int8, ...).
-        #[arg(long)]
-        variant: Option<String>,
-        /// Most windows per text (0: all).
-        #[arg(long)]
-        max_windows: Option<usize>,
-        /// Score texts in batches of this many (throughput) instead of one by one (latency).
-        #[arg(long, default_value_t = 1)]
-        batch: usize,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Write each row's score here (JSONL: index, label, source, probability).
-        #[arg(long)]
-        scores: Option<PathBuf>,
-        /// The labelled JSONL file.
-        file: PathBuf,
-    },
+    Eval(eval::Args),
     /// Decide one tool call ({"name", "arguments"}) against a policy (exit 0 allow, 1 block,
     /// 3 approval).
     Tool {
@@ -413,27 +386,7 @@ fn main() -> ExitCode {
         } => audit_keygen(&file),
         Command::Kill { command } => kill(command),
         #[cfg(feature = "classifier")]
-        Command::Eval {
-            config,
-            model,
-            backend,
-            variant,
-            max_windows,
-            batch,
-            json,
-            scores,
-            file,
-        } => eval::run(eval::Args {
-            config,
-            model,
-            backend,
-            variant,
-            max_windows,
-            batch,
-            json,
-            scores,
-            file,
-        }),
+        Command::Eval(args) => eval::run(args),
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => policy_check(&file),

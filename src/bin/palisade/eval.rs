@@ -10,15 +10,34 @@ use palisade::detect::injection::classifier::{Backend, InjectionClassifier};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+/// The arguments of `palisade eval`.
+#[derive(clap::Args)]
 pub struct Args {
+    /// Configuration file (its `[classifier]` section); the defaults without it.
+    #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Model folder (with manifest.toml), overriding the configuration.
+    #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Backend: tract or onnxruntime.
+    #[arg(long)]
     pub backend: Option<String>,
+    /// Model variant (fp32, int8, ...).
+    #[arg(long)]
     pub variant: Option<String>,
+    /// Most windows per text (0: all).
+    #[arg(long)]
     pub max_windows: Option<usize>,
+    /// Score texts in batches of this many (throughput) instead of one by one (latency).
+    #[arg(long, default_value_t = 1)]
     pub batch: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
     pub json: bool,
+    /// Write each row's score here (JSONL: index, label, source, probability).
+    #[arg(long)]
     pub scores: Option<PathBuf>,
+    /// The labelled JSONL file.
     pub file: PathBuf,
 }
 
