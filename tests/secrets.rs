@@ -238,3 +238,17 @@ fn secrets_in_model_output_and_tool_results_are_redacted_too() {
     assert_eq!(g.check_output(&ctx, text).action(), Action::Redact);
     assert_eq!(g.check_tool_result(&ctx, text).action(), Action::Redact);
 }
+
+#[test]
+fn keyed_tokens_in_typed_declarations_are_found() {
+    let g = guard("");
+    for text in [
+        "var atlassianToken string = \"t32cdxsef6y39c2mu46j8d4c\"",
+        "atlassian_token: str = 't32cdxsef6y39c2mu46j8d4c'",
+        "let jira_token: &str = \"t32cdxsef6y39c2mu46j8d4c\";",
+    ] {
+        assert_eq!(secret_ids(&g, text), ["secret.atlassian_token"], "{text}");
+    }
+    // The type word alone is not a value.
+    assert!(secret_ids(&g, "var atlassianToken string").is_empty());
+}
