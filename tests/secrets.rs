@@ -240,12 +240,13 @@ fn secrets_in_model_output_and_tool_results_are_redacted_too() {
 }
 
 #[test]
-fn keyed_tokens_in_typed_declarations_are_found() {
+fn keyed_tokens_in_typed_declarations_and_php_appends_are_found() {
     let g = guard("");
     for text in [
         "var atlassianToken string = \"t32cdxsef6y39c2mu46j8d4c\"",
         "atlassian_token: str = 't32cdxsef6y39c2mu46j8d4c'",
         "let jira_token: &str = \"t32cdxsef6y39c2mu46j8d4c\";",
+        "$atlassianToken .= \"t32cdxsef6y39c2mu46j8d4c\";",
     ] {
         assert_eq!(secret_ids(&g, text), ["secret.atlassian_token"], "{text}");
     }
