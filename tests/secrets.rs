@@ -253,3 +253,10 @@ fn keyed_tokens_in_typed_declarations_and_php_appends_are_found() {
     // The type word alone is not a value.
     assert!(secret_ids(&g, "var atlassianToken string").is_empty());
 }
+
+#[test]
+fn keyed_tokens_in_column_aligned_configs_are_found() {
+    let g = guard("");
+    let text = "     fbApiKey:            \"171e84fd57f430fc59afa8fad3dbda2a\",";
+    assert_eq!(secret_ids(&g, text), ["secret.facebook_secret"]);
+}

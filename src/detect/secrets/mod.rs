@@ -327,7 +327,7 @@ fn context_regex(keywords: &[String], token: &str) -> String {
         }
     }
     format!(
-        r#"(?:(?:\A|[^A-Za-z])(?i:{whole})|[a-z0-9](?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?["'`]?(?:[ \t]{{1,3}}(?-i:string|String|str)|[ \t]{{0,3}}:[ \t]{{0,3}}(?-i:string|String|str|&str|&'static str))?[ \t]{{0,3}}(?:=|:=|::=|\.=|:|=>|->|\|\||>\s{{0,16}})[ \t]{{0,3}}(?:["'`]|\b[A-Za-z]{{1,16}} )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
+        r#"(?:(?:\A|[^A-Za-z])(?i:{whole})|[a-z0-9](?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?["'`]?(?:[ \t]{{1,3}}(?-i:string|String|str)|[ \t]{{0,3}}:[ \t]{{0,3}}(?-i:string|String|str|&str|&'static str))?[ \t]{{0,3}}(?:=|:=|::=|\.=|:|=>|->|\|\||>\s{{0,16}})[ \t]{{0,24}}(?:["'`]|\b[A-Za-z]{{1,16}} )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
         whole = whole.join("|"),
         camel = camel.join("|"),
     )
