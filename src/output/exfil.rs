@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::OutputConfig;
+use crate::detect::secrets::entropy;
 use crate::detect::{Detector, Input};
 use crate::error::{DetectorError, Error};
 use crate::tools::egress::{HostPat, matches_domain, parse_patterns};
@@ -275,23 +276,6 @@ fn is_image_definition(s: &str, start: usize, refs: &[String]) -> bool {
     };
     let label = label.trim().to_lowercase();
     refs.contains(&label)
-}
-
-/// Bits of entropy per character.
-fn entropy(s: &str) -> f64 {
-    let mut counts = [0u32; 256];
-    for b in s.bytes() {
-        counts[b as usize] += 1;
-    }
-    let n = s.len() as f64;
-    counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = f64::from(c) / n;
-            -p * p.log2()
-        })
-        .sum()
 }
 
 fn percent_decode(s: &str) -> Cow<'_, str> {

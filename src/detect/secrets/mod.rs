@@ -511,7 +511,7 @@ const GENERIC_KEYWORDS: &[&str] = &[
 const WEAK_KEYWORDS: &[&str] = &["key", "access", "private"];
 
 /// Shannon entropy of `s` in bits per byte.
-fn entropy(s: &str) -> f32 {
+pub(crate) fn entropy(s: &str) -> f32 {
     let mut counts = [0u32; 256];
     for b in s.bytes() {
         counts[b as usize] += 1;
