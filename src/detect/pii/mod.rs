@@ -13,6 +13,7 @@ mod national;
 mod person;
 mod place;
 mod recognize;
+mod stack;
 mod vault;
 
 use std::collections::{BTreeMap, HashMap};
@@ -415,7 +416,7 @@ impl DeferredPii {
         let r = self
             .ops
             .replacement(self.entity, &self.value, session, numbering);
-        let message = format!("{} → {r}{}", self.head, self.from);
+        let message = message(&self.head, &r, &self.from);
         (r, message)
     }
 }
@@ -511,11 +512,11 @@ impl Detector for Pii {
                     Origin::Original => " (after normalization)".into(),
                     _ => layer.describe(),
                 };
-                let head = match (c.entity, &self.national) {
+                let head: std::borrow::Cow<'static, str> = match (c.entity, &self.national) {
                     (Entity::NationalId, Some(t)) => {
-                        format!("{} (check digit valid)", t.name_at(c.detail))
+                        format!("{} (check digit valid)", t.name_at(c.detail)).into()
                     }
-                    _ => describe(c.entity).to_owned(),
+                    _ => describe(c.entity).into(),
                 };
                 let finding = Finding::new(
                     c.entity.id(),
@@ -530,7 +531,7 @@ impl Detector for Pii {
                         span,
                         entity: c.entity,
                         value: value.to_owned(),
-                        head,
+                        head: head.into_owned(),
                         from,
                         ops: Arc::clone(&self.ops),
                     });
@@ -540,12 +541,22 @@ impl Detector for Pii {
                 let replacement = self
                     .ops
                     .replacement(c.entity, value, session, &mut numbering);
-                let message = format!("{head} → {replacement}{from}");
+                let message = message(&head, &replacement, &from);
                 out.push(Finding { message, ..finding }.with_replacement(replacement));
             }
         }
         Ok(())
     }
+}
+
+/// A finding's message: `head → replacement` and where the value was found.
+fn message(head: &str, replacement: &str, from: &str) -> String {
+    let mut m = String::with_capacity(head.len() + replacement.len() + from.len() + 5);
+    m.push_str(head);
+    m.push_str(" → ");
+    m.push_str(replacement);
+    m.push_str(from);
+    m
 }
 
 fn describe(e: Entity) -> &'static str {

@@ -13,6 +13,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_automata::meta::Regex;
 use serde::Deserialize;
 
+use super::stack::StackVec;
 use crate::error::Error;
 
 /// The built-in table.
@@ -104,7 +105,12 @@ pub struct NationalIds {
     words: Option<AhoCorasick>,
     /// Per context-word pattern: the ids it names (empty: every id).
     targets: Vec<Vec<u16>>,
+    /// Whether some id's format allows a compact value of that length.
+    lengths: [bool; MAX_COMPACT + 1],
 }
+
+/// The longest compact value checked.
+const MAX_COMPACT: usize = 40;
 
 impl std::fmt::Debug for NationalIds {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -291,6 +297,7 @@ impl NationalIds {
             specs.push(s);
         }
         let mut ids = Vec::with_capacity(specs.len());
+        let mut lengths = [false; MAX_COMPACT + 1];
         for spec in specs {
             let field = format!("id {:?}", spec.id);
             let valid_id = !spec.id.is_empty()
@@ -327,6 +334,15 @@ impl NationalIds {
                 .configure(Regex::config().nfa_size_limit(Some(1 << 20)))
                 .build(&format!(r"\A(?:{})\z", spec.format))
                 .map_err(|e| err("national_ids", format!("{field}.format"), e.to_string()))?;
+            // The compact lengths the format allows (values of other lengths need no context
+            // search).
+            let hir = regex_automata::util::syntax::parse(&format!(r"\A(?:{})\z", spec.format))
+                .map_err(|e| err("national_ids", format!("{field}.format"), e.to_string()))?;
+            let lo = hir.properties().minimum_len().unwrap_or(0);
+            let hi = hir.properties().maximum_len().unwrap_or(usize::MAX);
+            for (n, ok) in lengths.iter_mut().enumerate() {
+                *ok |= (lo..=hi).contains(&n);
+            }
             ids.push(Compiled { spec, format });
         }
         if ids.len() > u16::MAX as usize {
@@ -388,6 +404,7 @@ impl NationalIds {
             ids,
             words,
             targets,
+            lengths,
         })
     }
 
@@ -425,7 +442,7 @@ impl NationalIds {
 
     fn valid_at(&self, i: usize, compact: &str) -> bool {
         let c = &self.ids[i];
-        if compact.len() > 40 || !c.format.is_match(compact) {
+        if compact.len() > MAX_COMPACT || !c.format.is_match(compact) {
             return false;
         }
         if c.spec.min.is_some() || c.spec.max.is_some() {
@@ -445,8 +462,7 @@ impl NationalIds {
         let b = s.as_bytes();
         // Values first (digits are rare in prose), then a context word just before each.
         let mut k = 0;
-        while let Some(off) = b[k..].iter().position(u8::is_ascii_digit) {
-            let start = k + off;
+        while let Some(start) = next_digit(b, k) {
             let mut e = start;
             while e < b.len() && b[e].is_ascii_alphanumeric() {
                 e += 1;
@@ -460,6 +476,18 @@ impl NationalIds {
             let Some(&last) = ends.last() else { continue };
             k = k.max(last);
             if last - start < 5 {
+                continue;
+            }
+            let compact_len = |end: usize| {
+                b[start..end]
+                    .iter()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .count()
+            };
+            if !ends
+                .iter()
+                .any(|&end| self.lengths.get(compact_len(end)) == Some(&true))
+            {
                 continue;
             }
             // The context word ends at most 32 bytes before the value, on the same line, with
@@ -484,7 +512,7 @@ impl NationalIds {
             }
             let Some(pattern) = context else { continue };
             let targets = &self.targets[pattern];
-            for end in ends.into_iter().rev() {
+            for &end in ends.iter().rev() {
                 let Some(value) = s.get(start..end) else {
                     continue;
                 };
@@ -505,11 +533,29 @@ impl NationalIds {
     }
 }
 
+/// The first ASCII digit at or after `from`, eight bytes at a time.
+fn next_digit(b: &[u8], mut from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(from..from + 8) {
+        // `x ^ '0'` maps the digits, and only them, to the bytes below 10.
+        let x = u64::from_le_bytes(chunk.try_into().ok()?) ^ (ONES * u64::from(b'0'));
+        if x.wrapping_sub(ONES * 10) & !x & HIGH != 0 {
+            break;
+        }
+        from += 8;
+    }
+    b.get(from..)?
+        .iter()
+        .position(u8::is_ascii_digit)
+        .map(|o| from + o)
+}
+
 /// Ends of the groups of a value that starts at `start`: alphanumeric runs joined by at most
 /// six separator characters (` - . / ,` and dashes), at most 40 bytes in all. A group
 /// after a separator must hold a digit, or be one character (a check letter such as `K`).
-fn group_ends(b: &[u8], start: usize) -> Vec<usize> {
-    let mut ends = Vec::new();
+fn group_ends(b: &[u8], start: usize) -> StackVec<usize, 24> {
+    let mut ends = StackVec::default();
     let limit = (start + 40).min(b.len());
     let mut i = start;
     loop {

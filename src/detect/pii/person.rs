@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use super::stack::StackVec;
 use crate::tools::policy::Fnv;
 
 struct Names {
@@ -28,6 +29,7 @@ static NAMES: LazyLock<Names> = LazyLock::new(|| Names {
 /// Loads the name lists (a pipeline does it at construction, not on the first check).
 pub(crate) fn warm_up() {
     LazyLock::force(&NAMES);
+    LazyLock::force(&INTRO_ENDS);
 }
 
 /// Words that introduce a person when they come right before a name (lowercase; `:` and `.`
@@ -274,43 +276,6 @@ const TITLES: &[&str] = &[
     "sr", "sra",
 ];
 
-mod smallvec4 {
-    /// Up to four word spans, on the stack.
-    #[derive(Default)]
-    pub(super) struct Words {
-        items: [(usize, usize); 4],
-        len: usize,
-    }
-
-    impl Words {
-        pub(super) fn push(&mut self, w: (usize, usize)) {
-            if self.len < 4 {
-                self.items[self.len] = w;
-                self.len += 1;
-            }
-        }
-        pub(super) fn len(&self) -> usize {
-            self.len
-        }
-        pub(super) fn is_empty(&self) -> bool {
-            self.len == 0
-        }
-        pub(super) fn last(&self) -> Option<&(usize, usize)> {
-            self.len.checked_sub(1).map(|i| &self.items[i])
-        }
-        pub(super) fn iter(&self) -> std::slice::Iter<'_, (usize, usize)> {
-            self.items[..self.len].iter()
-        }
-    }
-
-    impl std::ops::Index<usize> for Words {
-        type Output = (usize, usize);
-        fn index(&self, i: usize) -> &(usize, usize) {
-            &self.items[..self.len][i]
-        }
-    }
-}
-
 /// Whether the text right before `at` ends with a strong introduction (`my name is`, `Mr.`,
 /// `Name:`), compared without allocating.
 fn strong_intro_before(s: &str, at: usize) -> bool {
@@ -361,6 +326,47 @@ fn words_before(s: &str, at: usize, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Whether the word right before `at` (as [`words_before`] splits them) can end an entry of
+/// [`INTRO`], [`TITLES`] or [`STRONG_INTRO`]. Non-ASCII words answer `true` (their
+/// lowercasing is left to the full test).
+fn ends_an_introduction(s: &str, at: usize) -> bool {
+    let b = s.as_bytes();
+    let from = at.saturating_sub(40);
+    let sep = |c: u8| c.is_ascii_whitespace() || matches!(c, b':' | b',' | b'.' | 0x0B);
+    let mut end = at;
+    while end > from && sep(b[end - 1]) {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > from && !sep(b[start - 1]) {
+        start -= 1;
+    }
+    let w = &b[start..end];
+    if w.is_empty() {
+        return false;
+    }
+    if !w.is_ascii() || (start == from && from > 0) {
+        return true;
+    }
+    let mut lower = [0u8; 16];
+    let Some(lower) = lower.get_mut(..w.len()) else {
+        return false;
+    };
+    lower.copy_from_slice(w);
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower).is_ok_and(|l| INTRO_ENDS.contains(l))
+}
+
+/// The last words of [`INTRO`], [`TITLES`] and [`STRONG_INTRO`].
+static INTRO_ENDS: LazyLock<HashSet<&'static str, Fnv>> = LazyLock::new(|| {
+    INTRO
+        .iter()
+        .chain(TITLES)
+        .chain(STRONG_INTRO)
+        .filter_map(|p| p.rsplit(' ').next())
+        .collect()
+});
+
 /// A person name starting at byte `i` (a word start): the span's end and its score.
 pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     let b = s.as_bytes();
@@ -368,7 +374,7 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     if i > 0 && b"._/\\=(<[{@#$`*".contains(&b[i - 1]) {
         return None;
     }
-    let mut words: smallvec4::Words = smallvec4::Words::default();
+    let mut words: StackVec<(usize, usize), 4> = StackVec::default();
     let mut k = i;
     while words.len() < 4 {
         let end = s[k..]
@@ -409,11 +415,21 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     {
         return None;
     }
-    // Cheap test first: a word of the run is a known name, or a strong introduction comes
-    // right before it. Most capitalized words (sentence starts, places, brands) stop here.
+    // Cheap tests first. Below a first-name + surname pair, a score needs an introduction or
+    // a title, and each of those ends with the word right before the run; then a word of the
+    // run must be a known name, or a strong introduction come right before it. Most
+    // capitalized words (sentence starts, places, brands) stop here, unallocated.
+    let introduced = ends_an_introduction(s, i);
+    let pair_known = words.len() >= 2
+        && NAMES.first.contains(&s[words[0].0..words[0].1])
+        && NAMES
+            .last
+            .contains(&s[words[words.len() - 1].0..words[words.len() - 1].1]);
+    if !pair_known && !introduced {
+        return None;
+    }
     let known = |w: &str| NAMES.first.contains(w) || NAMES.last.contains(w);
-    let any_known = words.iter().any(|&(a, z)| known(&s[a..z]));
-    if !any_known && !strong_intro_before(s, i) {
+    if !pair_known && !words.iter().any(|&(a, z)| known(&s[a..z])) && !strong_intro_before(s, i) {
         return None;
     }
     // A street, place or company name: `Marina Fort Street`, `Miller Ltd`.
@@ -434,11 +450,7 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     let first_known = names.first.contains(word(0));
     let last_known = words.len() >= 2 && names.last.contains(word(words.len() - 1));
     let before = words_before(s, i, 3);
-    let pair = words.len() >= 2
-        && NAMES.first.contains(&s[words[0].0..words[0].1])
-        && NAMES
-            .last
-            .contains(&s[words[words.len() - 1].0..words[words.len() - 1].1]);
+    let pair = pair_known;
     if let Some(w) = before.first()
         && (w.bytes().all(|c| c.is_ascii_digit())
             || STREET_BEFORE.contains(&w.as_str())

@@ -7,6 +7,7 @@ use std::ops::Range;
 use super::checksum;
 use super::entity::Entity;
 use super::person;
+use super::stack::StackVec;
 
 /// A recognized value: its entity, byte range in the view, and score.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,7 +60,6 @@ static TRIGGER: [bool; 256] = {
 };
 
 const NOT_PHONE_BIT: u32 = 1 << 30;
-const PHONE_AFTER_BIT: u32 = 1 << 31;
 
 /// Every entity's context words, and the phone hints, in one case-insensitive automaton: one
 /// pass over the text finds them all, and each candidate asks by binary search.
@@ -83,9 +83,6 @@ impl ContextWords {
         for w in NOT_PHONE {
             add(w, NOT_PHONE_BIT);
         }
-        for w in PHONE_AFTER {
-            add(w, PHONE_AFTER_BIT);
-        }
         let ac = aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(aho_corasick::MatchKind::LeftmostLongest)
@@ -99,7 +96,7 @@ impl ContextWords {
     }
 
     /// The OR of the masks of the context words in `s[from..to]` (whole words of `s`).
-    fn mask_in(&self, s: &str, from: usize, to: usize, starts_within: Option<usize>) -> u32 {
+    fn mask_in(&self, s: &str, from: usize, to: usize) -> u32 {
         let b = s.as_bytes();
         let mut from = from.min(to);
         while !s.is_char_boundary(from) {
@@ -115,9 +112,6 @@ impl ContextWords {
         let input = aho_corasick::Input::new(s).range(from..to);
         let mut mask = 0;
         for m in self.ac.find_iter(input) {
-            if starts_within.is_some_and(|lim| m.start() > lim) {
-                break;
-            }
             if (m.start() == 0 || !b[m.start() - 1].is_ascii_alphabetic())
                 && b.get(m.end()).is_none_or(|c| !c.is_ascii_alphabetic())
             {
@@ -148,18 +142,29 @@ impl Scan<'_> {
         let m = if pos == at && at != usize::MAX {
             m
         } else {
-            let m = self
-                .words
-                .mask_in(s, at.saturating_sub(self.window), at, None);
+            let m = self.words.mask_in(s, at.saturating_sub(self.window), at);
             self.cache.set((at, m));
             m
         };
         m & mask != 0
     }
 
-    /// Whether a context word of `mask` starts within three bytes after `end`.
-    fn after(&self, s: &str, end: usize, mask: u32) -> bool {
-        self.words.mask_in(s, end, end + 24, Some(end + 3)) & mask != 0
+    /// Whether a word that says "phone" (`-Office`, ` fax`) starts within three bytes after
+    /// `end`.
+    fn phone_word_after(&self, s: &str, end: usize) -> bool {
+        let b = s.as_bytes();
+        (end..b.len().min(end + 4)).any(|k| {
+            if !b[k].is_ascii_alphabetic() || (k > 0 && b[k - 1].is_ascii_alphabetic()) {
+                return false;
+            }
+            let z = b[k..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count();
+            PHONE_AFTER
+                .iter()
+                .any(|w| w.as_bytes().eq_ignore_ascii_case(&b[k..k + z]))
+        })
     }
 
     fn ctx(&self, s: &str, at: usize, e: Entity) -> bool {
@@ -176,6 +181,19 @@ impl Scan<'_> {
             // Lowercase letters, spaces and most punctuation start nothing: skip them fast.
             if !TRIGGER[b[i] as usize] {
                 i += 1;
+                // Then eight bytes at a time while none is ASCII `(`..`Z` (the range of every
+                // ASCII trigger) or non-ASCII.
+                const ONES: u64 = 0x0101_0101_0101_0101;
+                const HIGH: u64 = 0x8080_8080_8080_8080;
+                while let Some(chunk) = b.get(i..i + 8) {
+                    let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0x80; 8]));
+                    // Bytes below 0x80 do not carry: the high bit of `x + 0x58` says `≥ 0x28`,
+                    // that of `x + 0x25` says `≥ 0x5B`.
+                    if x & HIGH != 0 || (x + ONES * 0x58) & !(x + ONES * 0x25) & HIGH != 0 {
+                        break;
+                    }
+                    i += 8;
+                }
                 continue;
             }
             let c = b[i];
@@ -698,7 +716,7 @@ impl Scan<'_> {
             }
         }
         // Digit groups with one- or two-character separators.
-        let mut groups: Vec<Range<usize>> = Vec::with_capacity(8);
+        let mut groups: StackVec<Range<usize>, 12> = StackVec::default();
         let mut j = i;
         let plus = b[j] == b'+';
         if plus || b[j] == b'(' {
@@ -898,7 +916,7 @@ impl Scan<'_> {
                 return Some(range.end);
             }
             let phone_ctx =
-                self.ctx(s, start, Entity::Phone) || self.after(s, range.end, PHONE_AFTER_BIT);
+                self.ctx(s, start, Entity::Phone) || self.phone_word_after(s, range.end);
             if (sin_shape && (sin_ctx || !phone_ctx) || (plain && sin_ctx)) && valid_sin(digits) {
                 let score = match (sin_shape, sin_ctx) {
                     (true, true) => 1.0,
@@ -927,8 +945,7 @@ impl Scan<'_> {
         if seps.iter().any(|s| *s == b"/") || !(7..=15).contains(&n) {
             return None;
         }
-        let phone_ctx =
-            self.ctx(s, start, Entity::Phone) || self.after(s, range.end, PHONE_AFTER_BIT);
+        let phone_ctx = self.ctx(s, start, Entity::Phone) || self.phone_word_after(s, range.end);
         let negative = self.before(s, start, NOT_PHONE_BIT);
         let nanp = (n == 10 || (n == 11 && digits[0] == b'1'))
             && {
@@ -1115,37 +1132,53 @@ fn is_month(w: &[u8]) -> bool {
 
 /// `Month D, YYYY`, `D Month YYYY` or `Month YYYY` starting at `i`; the end.
 fn month_date(s: &str, i: usize) -> Option<usize> {
-    let mut stop = s.len().min(i + 40);
-    while !s.is_char_boundary(stop) {
-        stop -= 1;
-    }
-    let rest = &s[i..stop];
-    let lower = rest.to_ascii_lowercase();
-    let toks: Vec<(usize, &str)> = lower
-        .split_inclusive([' ', ','])
-        .scan(0usize, |pos, t| {
-            let at = *pos;
-            *pos += t.len();
-            Some((at, t.trim_end_matches([' ', ','])))
-        })
-        .filter(|(_, t)| !t.is_empty())
-        .take(3)
-        .collect();
-    let is_month = |t: &str| is_month(t.as_bytes());
-    let is_day = |t: &str| {
-        t.trim_end_matches(|c: char| c.is_ascii_alphabetic())
-            .parse::<u8>()
-            .is_ok_and(|d| (1..=31).contains(&d))
+    let b = s.as_bytes();
+    let stop = b.len().min(i + 40);
+    let sep = |c: u8| c == b' ' || c == b',';
+    let digits = |t: &[u8]| !t.is_empty() && t.iter().all(u8::is_ascii_digit);
+    let is_day = |t: &[u8]| {
+        let n = t.iter().take_while(|c| c.is_ascii_digit()).count();
+        (1..=2).contains(&n)
+            && t[n..].iter().all(u8::is_ascii_alphabetic)
+            && (1..=31).contains(&t[..n].iter().fold(0u8, |d, c| d * 10 + (c - b'0')))
     };
-    let is_year =
-        |t: &str| t.len() == 4 && t.parse::<u16>().is_ok_and(|y| (1900..=2100).contains(&y));
-    let end_of = |k: usize| i + toks[k].0 + toks[k].1.len();
-    match toks.as_slice() {
-        [(_, a), (_, d), (_, y), ..] if is_month(a) && is_day(d) && is_year(y) => Some(end_of(2)),
-        [(_, d), (_, a), (_, y), ..] if is_day(d) && is_month(a) && is_year(y) => Some(end_of(2)),
-        [(_, a), (_, y), ..] if is_month(a) && is_year(y) => Some(end_of(1)),
-        _ => None,
+    let is_year = |t: &[u8]| {
+        t.len() == 4
+            && digits(t)
+            && (1900..=2100).contains(&t.iter().fold(0u16, |y, c| y * 10 + u16::from(c - b'0')))
+    };
+    // The words of `s[i..stop]` split at spaces and commas, read as needed.
+    let word_after = |k: usize| {
+        let mut a = k;
+        while a < stop && sep(b[a]) {
+            a += 1;
+        }
+        let mut z = a;
+        while z < stop && !sep(b[z]) {
+            z += 1;
+        }
+        (a, z)
+    };
+    let (a0, z0) = word_after(i);
+    let first = &b[a0..z0];
+    let month_first = is_month(first);
+    if !month_first && !is_day(first) {
+        return None;
     }
+    let (a1, z1) = word_after(z0);
+    let second = &b[a1..z1];
+    if month_first && is_year(second) {
+        return Some(z1);
+    }
+    if !(if month_first {
+        is_day(second)
+    } else {
+        is_month(second)
+    }) {
+        return None;
+    }
+    let (a2, z2) = word_after(z1);
+    is_year(&b[a2..z2]).then_some(z2)
 }
 
 /// Words right after a number that say it is a phone number (`-Office`, ` fax`).

@@ -13,7 +13,10 @@ use crate::tools::Clock;
 /// [`Vault::forget`], or the vault's drop).
 #[derive(Default)]
 struct Session {
-    forward: HashMap<(Entity, String), String>,
+    /// Per entity: value → placeholder.
+    forward: [HashMap<String, String>; Entity::COUNT],
+    /// Values held (all entities).
+    entries: usize,
     back: HashMap<String, String>,
     counters: [u32; Entity::COUNT],
     touched_ms: u64,
@@ -21,7 +24,7 @@ struct Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        for ((_, mut value), mut placeholder) in self.forward.drain() {
+        for (mut value, mut placeholder) in self.forward.iter_mut().flat_map(HashMap::drain) {
             value.zeroize();
             placeholder.zeroize();
         }
@@ -113,22 +116,25 @@ impl Vault {
                 }
             }
         }
-        let s = map.entry(session.to_owned()).or_default();
+        let s = match map.get_mut(session) {
+            Some(s) => s,
+            None => map.entry(session.to_owned()).or_default(),
+        };
         if now.saturating_sub(s.touched_ms) >= self.ttl_ms && s.touched_ms != 0 {
             *s = Session::default();
         }
         s.touched_ms = now.max(1);
-        if let Some(p) = s.forward.get(&(entity, value.to_owned())) {
+        if let Some(p) = s.forward[entity as usize].get(value) {
             return Some(p.clone());
         }
-        if s.forward.len() >= self.max_entries {
+        if s.entries >= self.max_entries {
             return None;
         }
         let n = &mut s.counters[entity as usize];
         *n += 1;
         let placeholder = format!("<{}_{}>", entity.tag(), n);
-        s.forward
-            .insert((entity, value.to_owned()), placeholder.clone());
+        s.forward[entity as usize].insert(value.to_owned(), placeholder.clone());
+        s.entries += 1;
         s.back.insert(placeholder.clone(), value.to_owned());
         Some(placeholder)
     }
@@ -179,7 +185,7 @@ impl Vault {
 
     /// How many values `session` holds.
     pub fn len(&self, session: &str) -> usize {
-        self.lock().get(session).map_or(0, |s| s.forward.len())
+        self.lock().get(session).map_or(0, |s| s.entries)
     }
 
     /// Whether `session` holds nothing.
