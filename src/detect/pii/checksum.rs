@@ -140,7 +140,8 @@ const BBAN: &[(&[u8; 2], &str)] = &[
 
 fn bban_structure(country: &[u8]) -> Option<&'static str> {
     // The table is sorted by country code.
-    BBAN.binary_search_by(|(c, _)| c[..].cmp(country))
+    let key = u16::from_be_bytes(country.try_into().ok()?);
+    BBAN.binary_search_by(|(c, _)| u16::from_be_bytes(**c).cmp(&key))
         .ok()
         .map(|i| BBAN[i].1)
 }

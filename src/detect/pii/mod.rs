@@ -9,12 +9,14 @@
 
 mod checksum;
 mod entity;
+mod literals;
 mod national;
 mod person;
 mod place;
 mod recognize;
 mod stack;
 mod vault;
+mod words;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -9,10 +9,10 @@
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_automata::meta::Regex;
 use serde::Deserialize;
 
+use super::literals::Literals;
 use super::stack::StackVec;
 use crate::error::Error;
 
@@ -102,7 +102,7 @@ struct Compiled {
 /// ```
 pub struct NationalIds {
     ids: Vec<Compiled>,
-    words: Option<AhoCorasick>,
+    words: Option<Literals>,
     /// Per context-word pattern: the ids it names (empty: every id).
     targets: Vec<Vec<u16>>,
     /// Whether some id's format allows a compact value of that length.
@@ -391,14 +391,7 @@ impl NationalIds {
         let words = if words.is_empty() || ids.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&words)
-                    .map_err(|e| err("national_ids", "context".into(), e.to_string()))?,
-            )
+            Some(Literals::new(&words).map_err(|e| err("national_ids", "context".into(), e))?)
         };
         Ok(NationalIds {
             ids,
@@ -497,8 +490,7 @@ impl NationalIds {
                 from += 1;
             }
             let mut context = None;
-            for m in words.find_iter(&s[from..start]) {
-                let (ws, we) = (from + m.start(), from + m.end());
+            for (ws, we, pattern) in words.find_iter(b, from, start) {
                 let left_ok = ws == 0 || !b[ws - 1].is_ascii_alphanumeric();
                 let right_ok = !b[we].is_ascii_alphanumeric() || !b[we - 1].is_ascii_alphanumeric();
                 let gap = &b[we..start];
@@ -507,7 +499,7 @@ impl NationalIds {
                     && gap.len() <= 32
                     && !gap.iter().any(|c| *c == b'\n' || c.is_ascii_digit())
                 {
-                    context = Some(m.pattern().as_usize());
+                    context = Some(pattern);
                 }
             }
             let Some(pattern) = context else { continue };

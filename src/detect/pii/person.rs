@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use super::stack::StackVec;
+use super::words::WordSet;
 use crate::tools::policy::Fnv;
 
 struct Names {
@@ -348,23 +349,18 @@ fn ends_an_introduction(s: &str, at: usize) -> bool {
     if !w.is_ascii() || (start == from && from > 0) {
         return true;
     }
-    let mut lower = [0u8; 16];
-    let Some(lower) = lower.get_mut(..w.len()) else {
-        return false;
-    };
-    lower.copy_from_slice(w);
-    lower.make_ascii_lowercase();
-    std::str::from_utf8(lower).is_ok_and(|l| INTRO_ENDS.contains(l))
+    INTRO_ENDS.contains(w)
 }
 
 /// The last words of [`INTRO`], [`TITLES`] and [`STRONG_INTRO`].
-static INTRO_ENDS: LazyLock<HashSet<&'static str, Fnv>> = LazyLock::new(|| {
-    INTRO
-        .iter()
-        .chain(TITLES)
-        .chain(STRONG_INTRO)
-        .filter_map(|p| p.rsplit(' ').next())
-        .collect()
+static INTRO_ENDS: LazyLock<WordSet> = LazyLock::new(|| {
+    WordSet::new(
+        INTRO
+            .iter()
+            .chain(TITLES)
+            .chain(STRONG_INTRO)
+            .filter_map(|p| p.rsplit(' ').next()),
+    )
 });
 
 /// A person name starting at byte `i` (a word start): the span's end and its score.
@@ -372,6 +368,22 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     let b = s.as_bytes();
     // Glued to code punctuation: an identifier, a path, a call.
     if i > 0 && b"._/\\=(<[{@#$`*".contains(&b[i - 1]) {
+        return None;
+    }
+    // A lone word (the next one is not capitalized) is a name only after an introduction:
+    // decided here for ASCII words, before any lookup.
+    let e = i + b[i..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphabetic() || **c == b'\'' || **c == b'-')
+        .count();
+    let lone = match b.get(e) {
+        None => true,
+        Some(b' ') => !b
+            .get(e + 1)
+            .is_some_and(|c| c.is_ascii_uppercase() || *c >= 0x80),
+        Some(c) => *c < 0x80,
+    };
+    if lone && !ends_an_introduction(s, i) {
         return None;
     }
     let mut words: StackVec<(usize, usize), 4> = StackVec::default();

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use super::words::WordSet;
 use crate::tools::policy::Fnv;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +62,7 @@ static PLACES: LazyLock<Places> = LazyLock::new(|| {
 /// Loads the list (once) ahead of the first check.
 pub(crate) fn warm_up() {
     LazyLock::force(&PLACES);
+    LazyLock::force(&CUES);
 }
 
 /// Words that, right before a place, make it one (`in Lyon`, `from Porto`).
@@ -264,19 +266,12 @@ fn cue_before(b: &[u8], i: usize) -> bool {
     while st > 0 && !matches!(b[st - 1], b' ' | b'\t' | b'\n' | b'"' | b'(' | b',' | b'.') {
         st -= 1;
     }
-    let w = &b[st..e];
-    if w.is_empty() || w.len() > 9 {
-        return false;
-    }
-    let mut buf = [0u8; 9];
-    let lower = &mut buf[..w.len()];
-    lower.copy_from_slice(w);
-    lower.make_ascii_lowercase();
-    let Ok(lower) = std::str::from_utf8(lower) else {
-        return false;
-    };
-    LOCATIVE.contains(&lower) || CUE_ENDS.contains(&lower)
+    CUES.contains(&b[st..e])
 }
+
+/// [`LOCATIVE`] and [`CUE_ENDS`].
+static CUES: LazyLock<WordSet> =
+    LazyLock::new(|| WordSet::new(LOCATIVE.iter().chain(CUE_ENDS).copied()));
 
 /// Whether the place at `i` ends an address: right after `, ` or a line break that follows
 /// text with a house or unit number (`Rua do Arenque 1634, Goiânia`, `Apt. 595\n LAPPEENRANTA`).

@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use super::checksum;
 use super::entity::Entity;
+use super::literals::Literals;
 use super::person;
 use super::stack::StackVec;
 
@@ -61,10 +62,10 @@ static TRIGGER: [bool; 256] = {
 
 const NOT_PHONE_BIT: u32 = 1 << 30;
 
-/// Every entity's context words, and the phone hints, in one case-insensitive automaton: one
-/// pass over the text finds them all, and each candidate asks by binary search.
+/// Every entity's context words, and the phone hints, in one case-insensitive automaton,
+/// searched in the window before each candidate.
 pub(crate) struct ContextWords {
-    ac: aho_corasick::AhoCorasick,
+    words: Literals,
     masks: Vec<u32>,
 }
 
@@ -83,14 +84,9 @@ impl ContextWords {
         for w in NOT_PHONE {
             add(w, NOT_PHONE_BIT);
         }
-        let ac = aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(words.iter().map(|(w, _)| w))
-            .expect("context words are plain literals");
+        let list: Vec<&str> = words.iter().map(|(w, _)| *w).collect();
         ContextWords {
-            ac,
+            words: Literals::new(&list).expect("the built-in context words fit the DFA limit"),
             masks: words.iter().map(|(_, m)| *m).collect(),
         }
     }
@@ -109,13 +105,12 @@ impl ContextWords {
         if from >= to {
             return 0;
         }
-        let input = aho_corasick::Input::new(s).range(from..to);
         let mut mask = 0;
-        for m in self.ac.find_iter(input) {
-            if (m.start() == 0 || !b[m.start() - 1].is_ascii_alphabetic())
-                && b.get(m.end()).is_none_or(|c| !c.is_ascii_alphabetic())
+        for (start, end, word) in self.words.find_iter(b, from, to) {
+            if (start == 0 || !b[start - 1].is_ascii_alphabetic())
+                && b.get(end).is_none_or(|c| !c.is_ascii_alphabetic())
             {
-                mask |= self.masks[m.pattern().as_usize()];
+                mask |= self.masks[word];
             }
         }
         mask
