@@ -18,6 +18,7 @@ mod stack;
 mod vault;
 mod words;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -494,6 +495,8 @@ impl Detector for Pii {
         let session = input.context.session.as_deref();
         let mut numbering = Numbering::default();
         let mut seen: Vec<std::ops::Range<usize>> = Vec::new();
+        // Findings waiting for their replacement: the vault is asked once, for all of them.
+        let mut pending: Vec<(Finding, Entity, &str, Cow<'static, str>, String)> = Vec::new();
         for layer in input.text.layers() {
             if layer.relayed() && !matches!(layer.origin(), Origin::Original) {
                 continue;
@@ -514,7 +517,7 @@ impl Detector for Pii {
                     Origin::Original => " (after normalization)".into(),
                     _ => layer.describe(),
                 };
-                let head: std::borrow::Cow<'static, str> = match (c.entity, &self.national) {
+                let head: Cow<'static, str> = match (c.entity, &self.national) {
                     (Entity::NationalId, Some(t)) => {
                         format!("{} (check digit valid)", t.name_at(c.detail)).into()
                     }
@@ -540,12 +543,33 @@ impl Detector for Pii {
                     out.push(finding);
                     continue;
                 }
-                let replacement = self
-                    .ops
-                    .replacement(c.entity, value, session, &mut numbering);
-                let message = message(&head, &replacement, &from);
-                out.push(Finding { message, ..finding }.with_replacement(replacement));
+                pending.push((finding, c.entity, value, head, from));
             }
+        }
+        let vaulted = |e: Entity| self.ops.operators[e as usize] == Operator::Pseudonymize;
+        let mut pseudonyms = match session {
+            Some(s) => self.ops.vault.pseudonyms(
+                s,
+                pending
+                    .iter()
+                    .filter(|p| vaulted(p.1))
+                    .map(|(_, e, v, _, _)| (*e, *v)),
+            ),
+            None => Vec::new(),
+        }
+        .into_iter();
+        for (finding, entity, value, head, from) in pending {
+            let replacement = if session.is_some() && vaulted(entity) {
+                // A full session's values get the bare tag.
+                pseudonyms
+                    .next()
+                    .flatten()
+                    .unwrap_or_else(|| format!("<{}>", entity.tag()))
+            } else {
+                self.ops.replacement(entity, value, session, &mut numbering)
+            };
+            let message = message(&head, &replacement, &from);
+            out.push(Finding { message, ..finding }.with_replacement(replacement));
         }
         Ok(())
     }

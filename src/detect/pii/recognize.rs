@@ -172,19 +172,25 @@ impl Scan<'_> {
         let b = s.as_bytes();
         let hex = |k: usize| b[k].is_ascii_hexdigit();
         let mut i = 0;
+        let mut bytewise_until = 0;
         while i < b.len() {
             // Lowercase letters, spaces and most punctuation start nothing: skip them fast.
             if !TRIGGER[b[i] as usize] {
                 i += 1;
+                if i < bytewise_until {
+                    continue;
+                }
                 // Then eight bytes at a time while none is ASCII `(`..`Z` (the range of every
-                // ASCII trigger) or non-ASCII.
+                // ASCII trigger) or non-ASCII; the eight that stop it are read one by one.
                 const ONES: u64 = 0x0101_0101_0101_0101;
                 const HIGH: u64 = 0x8080_8080_8080_8080;
+                bytewise_until = usize::MAX;
                 while let Some(chunk) = b.get(i..i + 8) {
                     let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0x80; 8]));
                     // Bytes below 0x80 do not carry: the high bit of `x + 0x58` says `≥ 0x28`,
                     // that of `x + 0x25` says `≥ 0x5B`.
                     if x & HIGH != 0 || (x + ONES * 0x58) & !(x + ONES * 0x25) & HIGH != 0 {
+                        bytewise_until = i + 8;
                         break;
                     }
                     i += 8;
