@@ -107,6 +107,8 @@ pub struct NationalIds {
     targets: Vec<Vec<u16>>,
     /// Whether some id's format allows a compact value of that length.
     lengths: [bool; MAX_COMPACT + 1],
+    /// No context word holds a digit or a line break.
+    plain_words: bool,
 }
 
 /// The longest compact value checked.
@@ -388,6 +390,9 @@ impl NationalIds {
         for w in &generic {
             add(w, None);
         }
+        let plain_words = words
+            .iter()
+            .all(|w| !w.bytes().any(|c| c.is_ascii_digit() || c == b'\n'));
         let words = if words.is_empty() || ids.is_empty() {
             None
         } else {
@@ -396,6 +401,7 @@ impl NationalIds {
         Ok(NationalIds {
             ids,
             words,
+            plain_words,
             targets,
             lengths,
         })
@@ -484,10 +490,15 @@ impl NationalIds {
                 continue;
             }
             // The context word ends at most 32 bytes before the value, on the same line, with
-            // no digit in between.
+            // no digit in between. Words without digits or line breaks therefore lie after the
+            // last of those: the search starts there.
             let mut from = start.saturating_sub(32 + 48);
-            while !s.is_char_boundary(from) {
-                from += 1;
+            if self.plain_words
+                && let Some(p) = b[from..start]
+                    .iter()
+                    .rposition(|c| c.is_ascii_digit() || *c == b'\n')
+            {
+                from += p + 1;
             }
             let mut context = None;
             for (ws, we, pattern) in words.find_iter(b, from, start) {
@@ -615,6 +626,24 @@ mod tests {
         assert!(out.is_empty());
         t.find("running 12.345.678-5", &mut out);
         assert!(out.is_empty(), "`run` inside `running` is no context");
+    }
+
+    /// The search for the context word starts after the last digit or line break before the
+    /// value: a context word after earlier numbers still counts, one before them does not.
+    #[test]
+    fn digits_and_line_breaks_before_the_context_word() {
+        let t = NationalIds::builtin();
+        let mut out = Vec::new();
+        t.find("Factura 2024-11 (3 items), RUT 12.345.678-5", &mut out);
+        assert_eq!(out.len(), 1);
+        out.clear();
+        t.find("RUT 7, 12.345.678-5", &mut out);
+        assert!(out.is_empty(), "a number between the word and the value");
+        t.find("RUT\n12.345.678-5", &mut out);
+        assert!(
+            out.is_empty(),
+            "a line break between the word and the value"
+        );
     }
 
     #[test]
