@@ -1186,8 +1186,17 @@ impl Pipeline {
     /// Applies the rules (enabled, threshold, action) to `findings`; returns the joined action.
     pub(crate) fn apply_rules(&self, findings: &mut Vec<Finding>) -> Action {
         let mut action = Action::Allow;
+        // A check's findings come from a few detectors: each one's rule is looked up once.
+        let mut memo: Vec<(std::borrow::Cow<'static, str>, Rule)> = Vec::new();
         findings.retain_mut(|f| {
-            let rule = self.rule_for(&f.detector);
+            let rule = match memo.iter().find(|(id, _)| *id == f.detector) {
+                Some((_, r)) => *r,
+                None => {
+                    let r = self.rule_for(&f.detector);
+                    memo.push((f.detector.clone(), r));
+                    r
+                }
+            };
             if !rule.enabled {
                 return false;
             }

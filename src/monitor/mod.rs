@@ -136,10 +136,14 @@ impl Registry {
     }
 
     fn add(&self, name: &str, slot: usize) {
+        self.add_n(name, slot, 1);
+    }
+
+    fn add_n(&self, name: &str, slot: usize, n: u64) {
         {
             let map = self.map.read().unwrap_or_else(|e| e.into_inner());
             if let Some(c) = map.get(name) {
-                c[slot].fetch_add(1, Relaxed);
+                c[slot].fetch_add(n, Relaxed);
                 return;
             }
         }
@@ -149,7 +153,7 @@ impl Registry {
         } else {
             name
         };
-        map.entry(name.into()).or_default()[slot].fetch_add(1, Relaxed);
+        map.entry(name.into()).or_default()[slot].fetch_add(n, Relaxed);
     }
 
     fn snapshot(&self) -> BTreeMap<String, [u64; 4]> {
@@ -340,8 +344,17 @@ impl Monitor {
         self.checks[k][decided as usize].fetch_add(1, Relaxed);
         self.latency[k].observe(v.elapsed);
         let mut s = Signals::default();
+        // One counter update per (detector, action) of the verdict, however many findings.
+        let mut tally: Vec<(&str, usize, u64)> = Vec::new();
         for f in &v.findings {
-            self.findings.add(&f.detector, f.action as usize);
+            let slot = f.action as usize;
+            match tally
+                .iter_mut()
+                .find(|(d, a, _)| *a == slot && *d == &*f.detector)
+            {
+                Some(t) => t.2 += 1,
+                None => tally.push((&f.detector, slot, 1)),
+            }
             if f.action != Action::Allow {
                 match f.category {
                     Category::Injection => s.set(Signal::Injection),
@@ -350,6 +363,9 @@ impl Monitor {
                     _ => {}
                 }
             }
+        }
+        for (detector, slot, n) in tally {
+            self.findings.add_n(detector, slot, n);
         }
         if let Some(t) = tool {
             self.tools.add(t, decided as usize);

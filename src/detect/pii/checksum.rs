@@ -146,17 +146,31 @@ fn bban_structure(country: &[u8]) -> Option<&'static str> {
         .map(|i| BBAN[i].1)
 }
 
+/// The runs of a BBAN structure: (count, class).
+fn runs(structure: &'static str) -> impl Iterator<Item = (usize, u8)> {
+    let mut b = structure.as_bytes();
+    std::iter::from_fn(move || {
+        let mut n = 0;
+        while let [c @ b'0'..=b'9', rest @ ..] = b {
+            n = n * 10 + usize::from(c - b'0');
+            b = rest;
+        }
+        // `!` then the class letter.
+        let [b'!', class, rest @ ..] = b else {
+            return None;
+        };
+        b = rest;
+        Some((n, *class))
+    })
+}
+
 /// IBAN length per country (SWIFT IBAN registry).
 pub(crate) fn iban_length(country: &[u8]) -> Option<usize> {
-    let s = bban_structure(country)?;
-    let mut total = 4;
-    for run in s.split_inclusive(|c: char| c.is_ascii_alphabetic()) {
-        total += run
-            .trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '!')
-            .parse::<usize>()
-            .ok()?;
-    }
-    Some(total)
+    Some(
+        4 + runs(bban_structure(country)?)
+            .map(|(n, _)| n)
+            .sum::<usize>(),
+    )
 }
 
 /// Whether the BBAN (the IBAN after its first four characters) has its country's structure.
@@ -165,11 +179,7 @@ pub(crate) fn bban_ok(iban: &[u8]) -> bool {
         return false;
     };
     let mut rest = &iban[4.min(iban.len())..];
-    for run in s.split_inclusive(|c: char| c.is_ascii_alphabetic()) {
-        let class = run.as_bytes()[run.len() - 1];
-        let Ok(n) = run[..run.len() - 2].parse::<usize>() else {
-            return false;
-        };
+    for (n, class) in runs(s) {
         if rest.len() < n {
             return false;
         }
@@ -278,6 +288,17 @@ mod tests {
         assert_eq!(iban_length(b"DE"), Some(22));
         assert_eq!(iban_length(b"NO"), Some(15));
         assert_eq!(iban_length(b"ZZ"), None);
+    }
+
+    /// Every structure string parses to the end: printing its runs gives it back.
+    #[test]
+    fn every_bban_structure_parses_whole() {
+        for (country, structure) in BBAN {
+            let printed: String = runs(structure)
+                .map(|(n, class)| format!("{n}!{}", class as char))
+                .collect();
+            assert_eq!(&printed, structure, "{}", String::from_utf8_lossy(*country));
+        }
     }
 
     /// A long IBAN-like string (the running remainder is reduced lazily) agrees with the

@@ -496,26 +496,33 @@ impl Detector for Pii {
         let mut numbering = Numbering::default();
         let mut seen: Vec<std::ops::Range<usize>> = Vec::new();
         // Findings waiting for their replacement: the vault is asked once, for all of them.
-        let mut pending: Vec<(Finding, Entity, &str, Cow<'static, str>, String)> = Vec::new();
+        let mut pending: Vec<Pending<'_>> = Vec::new();
         for layer in input.text.layers() {
             if layer.relayed() && !matches!(layer.origin(), Origin::Original) {
                 continue;
             }
             let view = layer.canonical();
             let s = view.as_str();
-            for c in self.candidates(s) {
+            let candidates = self.candidates(s);
+            pending.reserve(candidates.len());
+            out.reserve(candidates.len());
+            for c in candidates {
                 let span = view.to_original(c.range.clone());
                 // `seen` holds disjoint spans sorted by start (so also by end).
-                let at = seen.partition_point(|r| r.end <= span.start);
+                let at = match seen.last() {
+                    // The first layer's spans come in order: they append.
+                    Some(last) if last.end <= span.start => seen.len(),
+                    _ => seen.partition_point(|r| r.end <= span.start),
+                };
                 if span.is_empty() || seen.get(at).is_some_and(|r| r.start < span.end) {
                     continue;
                 }
                 seen.insert(at, span.clone());
                 let value = &s[c.range.clone()];
-                let from = match layer.origin() {
-                    Origin::Original if &original[span.clone()] == value => String::new(),
+                let from: Cow<'static, str> = match layer.origin() {
+                    Origin::Original if &original[span.clone()] == value => "".into(),
                     Origin::Original => " (after normalization)".into(),
-                    _ => layer.describe(),
+                    _ => layer.describe().into(),
                 };
                 let head: Cow<'static, str> = match (c.entity, &self.national) {
                     (Entity::NationalId, Some(t)) => {
@@ -523,27 +530,27 @@ impl Detector for Pii {
                     }
                     _ => describe(c.entity).into(),
                 };
-                let finding = Finding::new(
-                    c.entity.id(),
-                    Category::Pii,
-                    span.clone(),
-                    c.score,
-                    Action::Redact,
-                    "",
-                );
+                let p = Pending {
+                    span,
+                    score: c.score,
+                    entity: c.entity,
+                    value,
+                    head,
+                    from,
+                };
                 if let Some(d) = input.deferred {
+                    out.push(p.finding(String::new()));
                     d.pii.borrow_mut().push(DeferredPii {
-                        span,
-                        entity: c.entity,
-                        value: value.to_owned(),
-                        head: head.into_owned(),
-                        from,
+                        span: p.span,
+                        entity: p.entity,
+                        value: p.value.to_owned(),
+                        head: p.head.into_owned(),
+                        from: p.from.into_owned(),
                         ops: Arc::clone(&self.ops),
                     });
-                    out.push(finding);
                     continue;
                 }
-                pending.push((finding, c.entity, value, head, from));
+                pending.push(p);
             }
         }
         let vaulted = |e: Entity| self.ops.operators[e as usize] == Operator::Pseudonymize;
@@ -552,26 +559,50 @@ impl Detector for Pii {
                 s,
                 pending
                     .iter()
-                    .filter(|p| vaulted(p.1))
-                    .map(|(_, e, v, _, _)| (*e, *v)),
+                    .filter(|p| vaulted(p.entity))
+                    .map(|p| (p.entity, p.value)),
             ),
             None => Vec::new(),
         }
         .into_iter();
-        for (finding, entity, value, head, from) in pending {
-            let replacement = if session.is_some() && vaulted(entity) {
+        for p in pending {
+            let replacement = if session.is_some() && vaulted(p.entity) {
                 // A full session's values get the bare tag.
                 pseudonyms
                     .next()
                     .flatten()
-                    .unwrap_or_else(|| format!("<{}>", entity.tag()))
+                    .unwrap_or_else(|| format!("<{}>", p.entity.tag()))
             } else {
-                self.ops.replacement(entity, value, session, &mut numbering)
+                self.ops
+                    .replacement(p.entity, p.value, session, &mut numbering)
             };
-            let message = message(&head, &replacement, &from);
-            out.push(Finding { message, ..finding }.with_replacement(replacement));
+            let message = message(&p.head, &replacement, &p.from);
+            out.push(p.finding(message).with_replacement(replacement));
         }
         Ok(())
+    }
+}
+
+/// A finding waiting for its replacement (smaller than the finding it becomes).
+struct Pending<'a> {
+    span: std::ops::Range<usize>,
+    score: f32,
+    entity: Entity,
+    value: &'a str,
+    head: Cow<'static, str>,
+    from: Cow<'static, str>,
+}
+
+impl Pending<'_> {
+    fn finding(&self, message: String) -> Finding {
+        Finding::new(
+            self.entity.id(),
+            Category::Pii,
+            self.span.clone(),
+            self.score,
+            Action::Redact,
+            message,
+        )
     }
 }
 

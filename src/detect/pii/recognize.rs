@@ -181,16 +181,23 @@ impl Scan<'_> {
                     continue;
                 }
                 // Then eight bytes at a time while none is ASCII `(`..`Z` (the range of every
-                // ASCII trigger) or non-ASCII; the eight that stop it are read one by one.
+                // ASCII trigger) or non-ASCII. An ASCII chunk jumps to its first byte in that
+                // range; a chunk with a non-ASCII byte is read one by one.
                 const ONES: u64 = 0x0101_0101_0101_0101;
                 const HIGH: u64 = 0x8080_8080_8080_8080;
                 bytewise_until = usize::MAX;
                 while let Some(chunk) = b.get(i..i + 8) {
                     let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0x80; 8]));
-                    // Bytes below 0x80 do not carry: the high bit of `x + 0x58` says `≥ 0x28`,
-                    // that of `x + 0x25` says `≥ 0x5B`.
-                    if x & HIGH != 0 || (x + ONES * 0x58) & !(x + ONES * 0x25) & HIGH != 0 {
+                    if x & HIGH != 0 {
                         bytewise_until = i + 8;
+                        break;
+                    }
+                    // ASCII bytes do not carry: the high bit of a byte of `x + 0x58` says it is
+                    // `≥ 0x28`, that of `x + 0x25` says `≥ 0x5B`, byte by byte.
+                    let m = (x + ONES * 0x58) & !(x + ONES * 0x25) & HIGH;
+                    if m != 0 {
+                        i += (m.trailing_zeros() / 8) as usize;
+                        bytewise_until = i + 1;
                         break;
                     }
                     i += 8;
@@ -398,7 +405,7 @@ impl Scan<'_> {
             return None;
         }
         let want = checksum::iban_length(&b[i..i + 2])?;
-        let mut compact = Vec::with_capacity(want);
+        let mut compact: StackVec<u8, 34> = StackVec::default();
         // Strict: compact, or groups of four separated by single spaces. Loose (as people
         // and banks also write them): any single space, `.` or `-` between characters, and
         // lowercase letters.
@@ -419,7 +426,7 @@ impl Scan<'_> {
                 && j > i
                 && is_alnum(b[j - 1])
             {
-                loose |= c != b' ' || compact.len() % 4 != 0;
+                loose |= c != b' ' || !compact.len().is_multiple_of(4);
                 j += 1;
             } else {
                 break;
@@ -438,7 +445,7 @@ impl Scan<'_> {
 
     fn nino(&self, s: &str, i: usize, out: &mut Vec<Candidate>) -> Option<usize> {
         let b = s.as_bytes();
-        let mut chars = Vec::with_capacity(9);
+        let mut chars: StackVec<u8, 9> = StackVec::default();
         let mut j = i;
         while j < b.len() && chars.len() < 9 {
             let c = b[j];
@@ -686,7 +693,13 @@ impl Scan<'_> {
                 m -= 1;
             }
             let month_before = m < k && is_month(&b[m..k]);
-            let day_first = if month_before { None } else { month_date(s, i) };
+            // `D Month`: one or two digits (and a suffix such as `th`), a separator, then a
+            // letter that starts a month name; only then is the date read.
+            let day_first = if month_before || !day_then_month_letter(b, i) {
+                None
+            } else {
+                month_date(s, i)
+            };
             if (month_before || day_first.is_some())
                 && self.ctx(s, if month_before { m } else { i }, Entity::DateOfBirth)
             {
@@ -1129,6 +1142,27 @@ fn is_month(w: &[u8]) -> bool {
         && MONTHS
             .iter()
             .any(|m| m.len() >= w.len() && m.as_bytes()[..w.len()].eq_ignore_ascii_case(w))
+}
+
+/// Whether `b[i..]` starts like `D Month`: one or two digits, letters up to a space or comma,
+/// separators, then the first letter of a month name (what [`month_date`] needs when its
+/// first word is a day).
+fn day_then_month_letter(b: &[u8], i: usize) -> bool {
+    let mut k = i;
+    while k < b.len() && k - i < 3 && b[k].is_ascii_digit() {
+        k += 1;
+    }
+    if !(1..=2).contains(&(k - i)) {
+        return false;
+    }
+    while k < b.len() && b[k].is_ascii_alphabetic() {
+        k += 1;
+    }
+    let sep = k;
+    while k < b.len() && matches!(b[k], b' ' | b',') {
+        k += 1;
+    }
+    k > sep && k < b.len() && b"jfmasondJFMASOND".contains(&b[k])
 }
 
 /// `Month D, YYYY`, `D Month YYYY` or `Month YYYY` starting at `i`; the end.

@@ -29,6 +29,11 @@ impl<T: Default, const N: usize> StackVec<T, N> {
             None => false,
         }
     }
+
+    /// Forgets the values (they stay in place until overwritten).
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
 }
 
 impl<T: Default, const N: usize> std::ops::Deref for StackVec<T, N> {
@@ -50,5 +55,8 @@ mod tests {
         assert!(!v.push(3));
         assert_eq!(&*v, &[1, 2]);
         assert_eq!(v.last(), Some(&2));
+        v.clear();
+        assert!(v.is_empty() && v.push(4));
+        assert_eq!(&*v, &[4]);
     }
 }
