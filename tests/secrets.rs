@@ -260,3 +260,26 @@ fn keyed_tokens_in_column_aligned_configs_are_found() {
     let text = "     fbApiKey:            \"171e84fd57f430fc59afa8fad3dbda2a\",";
     assert_eq!(secret_ids(&g, text), ["secret.facebook_secret"]);
 }
+
+/// A token passed with its quoted name to a setter (`System.setProperty("TWITCH_TOKEN", …)`,
+/// `os.environ.setdefault('TWITCH_TOKEN', …)`) is assigned as surely as with `=`; a call on
+/// unquoted variables is not an assignment of a literal.
+#[test]
+fn token_passed_to_a_setter_with_its_quoted_name_is_found() {
+    let g = guard("");
+    let token = "q7v2m9x4k1c8z3w6n0b5t2r7y4p9s1";
+    assert_secret_span(
+        &g,
+        &format!("System.setProperty(\"TWITCH_TOKEN\", \"{token}\");"),
+        token,
+    );
+    assert_secret_span(
+        &g,
+        &format!("os.environ.setdefault('TWITCH_TOKEN', '{token}')"),
+        token,
+    );
+    assert!(
+        secret_ids(&g, &format!("connect(twitch_token, {token})")).is_empty(),
+        "unquoted name and value"
+    );
+}

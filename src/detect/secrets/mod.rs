@@ -307,8 +307,9 @@ impl std::fmt::Debug for Secrets {
 
 /// The assignment grammar of `token` rules: a name containing a keyword, an optional closing
 /// quote, an optional string type (`var apiToken string = `, `token: str = `), an assignment
-/// operator, an optional opening quote, the token, and a character that
-/// cannot continue it.
+/// operator (`=`, `:=`, make's `::=` and `:::=`, `=>`, ...; or a quoted name then a comma: `setProperty("SLACK_TOKEN", "…")`,
+/// `environ.setdefault('SLACK_TOKEN', '…')`), an optional opening quote, the token, and a
+/// character that cannot continue it.
 fn context_regex(keywords: &[String], token: &str) -> String {
     // A keyword starts a word (any case), or continues an identifier in camelCase with a
     // capital (`myMessageBird`); never the middle of a lowercase word (`rookTable`).
@@ -327,7 +328,7 @@ fn context_regex(keywords: &[String], token: &str) -> String {
         }
     }
     format!(
-        r#"(?:(?:\A|[^A-Za-z])(?i:{whole})|[a-z0-9](?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?["'`]?(?:[ \t]{{1,3}}(?-i:string|String|str)|[ \t]{{0,3}}:[ \t]{{0,3}}(?-i:string|String|str|&str|&'static str))?[ \t]{{0,3}}(?:=|:=|::=|\.=|:|=>|->|\|\||>\s{{0,16}})[ \t]{{0,24}}(?:["'`]|\b[A-Za-z]{{1,16}} )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
+        r#"(?:(?:\A|[^A-Za-z])(?i:{whole})|[a-z0-9](?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?["'`]?(?:[ \t]{{1,3}}(?-i:string|String|str)|[ \t]{{0,3}}:[ \t]{{0,3}}(?-i:string|String|str|&str|&'static str))?[ \t]{{0,3}}(?:=|:=|::=|:::=|\.=|:|=>|->|\|\||>\s{{0,16}}|["'`][ \t]{{0,3}},)[ \t]{{0,24}}(?:["'`]|\b[A-Za-z]{{1,16}} )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
         whole = whole.join("|"),
         camel = camel.join("|"),
     )
