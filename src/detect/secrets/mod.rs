@@ -307,9 +307,9 @@ impl std::fmt::Debug for Secrets {
 
 /// The assignment grammar of `token` rules: a name containing a keyword, an optional closing
 /// quote, an optional string type (`var apiToken string = `, `token: str = `), an assignment
-/// operator (`=`, `:=`, make's `::=` and `:::=`, `=>`, ...; or a quoted name then a comma: `setProperty("SLACK_TOKEN", "…")`,
-/// `environ.setdefault('SLACK_TOKEN', '…')`), an optional opening quote, the token, and a
-/// character that cannot continue it.
+/// operator (`=`, `:=`, make's `::=` and `:::=`, `=>`, ...; or a quoted name then a comma:
+/// `setProperty("SLACK_TOKEN", "…")`, `environ.setdefault('SLACK_TOKEN', '…')`), an optional
+/// opening quote, the token, and a character that cannot continue it.
 fn context_regex(keywords: &[String], token: &str) -> String {
     // A keyword starts a word (any case), or continues an identifier in camelCase with a
     // capital (`myMessageBird`); never the middle of a lowercase word (`rookTable`).
