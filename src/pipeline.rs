@@ -1187,7 +1187,7 @@ impl Pipeline {
     pub(crate) fn apply_rules(&self, findings: &mut Vec<Finding>) -> Action {
         let mut action = Action::Allow;
         // A check's findings come from a few detectors: each one's rule is looked up once.
-        let mut memo: Vec<(std::borrow::Cow<'static, str>, Rule)> = Vec::new();
+        let mut memo: Vec<(std::borrow::Cow<'static, str>, Rule)> = Vec::with_capacity(4);
         findings.retain_mut(|f| {
             let rule = match memo.iter().find(|(id, _)| *id == f.detector) {
                 Some((_, r)) => *r,

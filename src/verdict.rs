@@ -326,11 +326,13 @@ pub(crate) fn redact_with(
     findings: &[Finding],
     keep: Option<&dyn Fn(&str) -> String>,
 ) -> Option<String> {
-    let mut spans: Vec<(&Range<usize>, &Finding)> = findings
-        .iter()
-        .filter(|f| f.action == Action::Redact && f.span.start < f.span.end)
-        .map(|f| (&f.span, f))
-        .collect();
+    let mut spans: Vec<(&Range<usize>, &Finding)> = Vec::with_capacity(findings.len());
+    spans.extend(
+        findings
+            .iter()
+            .filter(|f| f.action == Action::Redact && f.span.start < f.span.end)
+            .map(|f| (&f.span, f)),
+    );
     let push = |out: &mut String, s: &str| match keep {
         Some(k) if s.contains('<') => out.push_str(&k(s)),
         _ => out.push_str(s),

@@ -345,7 +345,7 @@ impl Monitor {
         self.latency[k].observe(v.elapsed);
         let mut s = Signals::default();
         // One counter update per (detector, action) of the verdict, however many findings.
-        let mut tally: Vec<(&str, usize, u64)> = Vec::new();
+        let mut tally: Vec<(&str, usize, u64)> = Vec::with_capacity(4);
         for f in &v.findings {
             let slot = f.action as usize;
             match tally

@@ -133,7 +133,8 @@ impl Vault {
             *s = Session::default();
         }
         s.touched_ms = now.max(1);
-        let mut out = Vec::new();
+        let values = values.into_iter();
+        let mut out = Vec::with_capacity(values.size_hint().1.unwrap_or(0));
         for (entity, value) in values {
             if let Some(p) = s.forward[entity as usize].get(value) {
                 out.push(Some(p.clone()));
