@@ -107,6 +107,8 @@ pub struct NationalIds {
     targets: Vec<Vec<u16>>,
     /// Whether some id's format allows a compact value of that length.
     lengths: [bool; MAX_COMPACT + 1],
+    /// No context word holds a digit or a line break.
+    plain_words: bool,
 }
 
 /// The longest compact value checked.
@@ -388,6 +390,9 @@ impl NationalIds {
         for w in &generic {
             add(w, None);
         }
+        let plain_words = words
+            .iter()
+            .all(|w| !w.bytes().any(|c| c.is_ascii_digit() || c == b'\n'));
         let words = if words.is_empty() || ids.is_empty() {
             None
         } else {
@@ -396,6 +401,7 @@ impl NationalIds {
         Ok(NationalIds {
             ids,
             words,
+            plain_words,
             targets,
             lengths,
         })
@@ -450,94 +456,122 @@ impl NationalIds {
     }
 
     /// Identifiers in `s` after a context word: (byte range, table index).
-    ///
-    /// Context words first (one pass of the word automaton over `s`), then the value each one
-    /// names: it starts at the first digit after the word, at most 32 bytes on, on the same
-    /// line. Several words before one value: the last (nearest) one counts.
     pub(crate) fn find(&self, s: &str, out: &mut Vec<(Range<usize>, u16)>) {
         let Some(words) = &self.words else { return };
         let b = s.as_bytes();
+        // Values first (digits are rare in prose), then a context word just before each.
+        let mut k = 0;
         let mut ends = StackVec::default();
-        // The value of the last word seen, (start, word), not yet read; and where the last
-        // value found ends (a value starts nothing inside it).
-        let mut pending: Option<(usize, usize)> = None;
-        let mut done = 0;
-        for (ws, we, pattern) in words.find_iter(b, 0, b.len()) {
-            let left_ok = ws == 0 || !b[ws - 1].is_ascii_alphanumeric();
-            let right_ok = we == b.len()
-                || !b[we].is_ascii_alphanumeric()
-                || !b[we - 1].is_ascii_alphanumeric();
-            if !left_ok || !right_ok {
+        while let Some(start) = next_digit(b, k) {
+            let mut e = start;
+            while e < b.len() && b[e].is_ascii_alphanumeric() {
+                e += 1;
+            }
+            k = e.max(start + 1);
+            if start > 0 && b[start - 1].is_ascii_alphanumeric() {
                 continue;
             }
-            let Some(start) = b[we..b.len().min(we + 33)]
-                .iter()
-                .position(|c| *c == b'\n' || c.is_ascii_digit())
-                .map(|o| we + o)
-                .filter(|&k| b[k] != b'\n')
-            else {
+            // The whole run (`415 555 2671`) is one value: its later groups start nothing.
+            group_ends(b, start, &mut ends);
+            let Some(&(last, _)) = ends.last() else {
                 continue;
             };
-            if let Some((p, word)) = pending
-                && p != start
+            k = k.max(last);
+            if last - start < 5
+                || !ends
+                    .iter()
+                    .any(|&(_, n)| self.lengths.get(n) == Some(&true))
             {
-                self.value_at(s, p, word, &mut ends, &mut done, out);
+                continue;
             }
-            pending = Some((start, pattern));
-        }
-        if let Some((p, word)) = pending {
-            self.value_at(s, p, word, &mut ends, &mut done, out);
+            // The context word ends at most 32 bytes before the value, on the same line, with
+            // no digit in between. Words without digits or line breaks therefore lie after the
+            // last of those: the search starts there.
+            let mut from = start.saturating_sub(32 + 48);
+            if self.plain_words
+                && let Some(p) = last_digit_or_newline(&b[from..start])
+            {
+                from += p + 1;
+            }
+            let mut context = None;
+            for (ws, we, pattern) in words.find_iter(b, from, start) {
+                let left_ok = ws == 0 || !b[ws - 1].is_ascii_alphanumeric();
+                let right_ok = !b[we].is_ascii_alphanumeric() || !b[we - 1].is_ascii_alphanumeric();
+                let gap = &b[we..start];
+                if left_ok
+                    && right_ok
+                    && gap.len() <= 32
+                    && !gap.iter().any(|c| *c == b'\n' || c.is_ascii_digit())
+                {
+                    context = Some(pattern);
+                }
+            }
+            let Some(pattern) = context else { continue };
+            let targets = &self.targets[pattern];
+            for &(end, n) in ends.iter().rev() {
+                // No format allows this compact length: nothing to validate.
+                if self.lengths.get(n) != Some(&true) {
+                    continue;
+                }
+                let Some(value) = s.get(start..end) else {
+                    continue;
+                };
+                let c = compact(value);
+                let valid = |i: &usize| self.valid_at(*i, &c);
+                let hit = if targets.is_empty() {
+                    (0..self.ids.len()).find(valid)
+                } else {
+                    targets.iter().map(|&t| usize::from(t)).find(valid)
+                };
+                if let Some(i) = hit {
+                    out.push((start..end, i as u16));
+                    k = end;
+                    break;
+                }
+            }
         }
     }
+}
 
-    /// The identifier starting at `start` after context word `word`, if one is valid there.
-    fn value_at(
-        &self,
-        s: &str,
-        start: usize,
-        word: usize,
-        ends: &mut StackVec<(usize, usize), 24>,
-        done: &mut usize,
-        out: &mut Vec<(Range<usize>, u16)>,
-    ) {
-        let b = s.as_bytes();
-        if start < *done || (start > 0 && b[start - 1].is_ascii_alphanumeric()) {
-            return;
+/// The first ASCII digit at or after `from`, eight bytes at a time.
+fn next_digit(b: &[u8], mut from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(from..from + 8) {
+        // `x ^ '0'` maps the digits, and only them, to the bytes below 10.
+        let x = u64::from_le_bytes(chunk.try_into().ok()?) ^ (ONES * u64::from(b'0'));
+        if x.wrapping_sub(ONES * 10) & !x & HIGH != 0 {
+            break;
         }
-        // The whole run (`415 555 2671`) is one value, or a prefix of it.
-        group_ends(b, start, ends);
-        let Some(&(last, _)) = ends.last() else {
-            return;
-        };
-        if last - start < 5
-            || !ends
-                .iter()
-                .any(|&(_, n)| self.lengths.get(n) == Some(&true))
-        {
-            return;
-        }
-        let targets = &self.targets[word];
-        for &(end, n) in ends.iter().rev() {
-            if self.lengths.get(n) != Some(&true) {
-                continue;
-            }
-            let Some(value) = s.get(start..end) else {
-                continue;
-            };
-            let c = compact(value);
-            let valid = |i: &usize| self.valid_at(*i, &c);
-            let hit = if targets.is_empty() {
-                (0..self.ids.len()).find(valid)
-            } else {
-                targets.iter().map(|&t| usize::from(t)).find(valid)
-            };
-            if let Some(i) = hit {
-                out.push((start..end, i as u16));
-                *done = end;
-                return;
-            }
-        }
+        from += 8;
     }
+    b.get(from..)?
+        .iter()
+        .position(u8::is_ascii_digit)
+        .map(|o| from + o)
+}
+
+/// The last ASCII digit or line feed in `b`, eight bytes at a time from the end.
+fn last_digit_or_newline(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut end = b.len();
+    while end >= 8 {
+        let Ok(chunk) = <[u8; 8]>::try_from(&b[end - 8..end]) else {
+            break;
+        };
+        let x = u64::from_le_bytes(chunk);
+        // Zero bytes of `d` are the digits' (below 10), those of `n` the line feeds.
+        let d = x ^ (ONES * u64::from(b'0'));
+        let n = x ^ (ONES * u64::from(b'\n'));
+        if (d.wrapping_sub(ONES * 10) & !d | n.wrapping_sub(ONES) & !n) & HIGH != 0 {
+            break;
+        }
+        end -= 8;
+    }
+    b[..end]
+        .iter()
+        .rposition(|c| c.is_ascii_digit() || *c == b'\n')
 }
 
 /// Ends of the groups of a value that starts at `start`, each with the count of alphanumeric
@@ -634,7 +668,26 @@ mod tests {
         );
     }
 
-    /// One pass finds every value after its own word, also when words and values alternate
+    /// The eight-at-a-time search agrees with a plain one on every suffix of mixed text.
+    #[test]
+    fn last_digit_or_newline_matches_a_plain_search() {
+        let text = "Invoice 2024 for Zoë\nRUT é12.345.678-5 and more words here, none a digit…";
+        let b = text.as_bytes();
+        for start in 0..b.len() {
+            for end in start..=b.len() {
+                let plain = b[start..end]
+                    .iter()
+                    .rposition(|c| c.is_ascii_digit() || *c == b'\n');
+                assert_eq!(
+                    last_digit_or_newline(&b[start..end]),
+                    plain,
+                    "{start}..{end}"
+                );
+            }
+        }
+    }
+
+    /// Every value is found after its own word, also when words and values alternate
     /// on one line; a word with no value after it (or one too far) names nothing.
     #[test]
     fn each_value_after_its_own_word() {
