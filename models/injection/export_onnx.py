@@ -24,7 +24,7 @@ from onnx import TensorProto, helper, numpy_helper
 from safetensors.numpy import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import FF, H, HEADS, LAYERS, quantize_rows  # noqa: E402
+from train import FF, H, HEADS, checkpoint_layers, quantize_rows  # noqa: E402
 
 OPSET = 20
 
@@ -81,7 +81,7 @@ def build(base, ft, fp16, fused=False):
     merge_shape = g.const(np.array([0, 0, H], np.int64))
     inv = g.const(np.array(1.0 / np.sqrt(dh), np.float32))
     mask_i32 = g.op("Cast", [mask], to=TensorProto.INT32)
-    for i in range(LAYERS):
+    for i in range(checkpoint_layers(ft)):
         p = f"layers.{i}."
         if fused:
             # ONNX Runtime's contrib Attention (packed QKV), which its quantizer turns into QAttention.
@@ -129,11 +129,12 @@ def main():
     ap.add_argument("--base", required=True)
     ap.add_argument("--finetuned", required=True)
     ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
+    ap.add_argument("--name", default="model", help="file stem: model (the classifier) or screen (the distilled screen)")
     a = ap.parse_args()
     base, ft = load_file(a.base), load_file(a.finetuned)
-    fp32_path = os.path.join(a.out, "work", "model.fp32.onnx")
+    fp32_path = os.path.join(a.out, "work", f"{a.name}.fp32.onnx")
     os.makedirs(os.path.dirname(fp32_path), exist_ok=True)
-    onnx.save(build(base, ft, fp16=True), os.path.join(a.out, "model.onnx"))
+    onnx.save(build(base, ft, fp16=True), os.path.join(a.out, f"{a.name}.onnx"))
     # The int8 model is for ONNX Runtime alone: its contrib Attention, then its transformer fusions
     # (SkipLayerNormalization, BiasGelu), then dynamic int8 quantization (QAttention, MatMulInteger).
     onnx.save(build(base, ft, fp16=False, fused=True), fp32_path)
@@ -142,11 +143,11 @@ def main():
 
     fused_path = fp32_path.replace(".onnx", ".fused.onnx")
     optimizer.optimize_model(fp32_path, model_type="bert", num_heads=HEADS, hidden_size=H, opt_level=1).save_model_to_file(fused_path)
-    quantize_dynamic(fused_path, os.path.join(a.out, "model.int8.onnx"), weight_type=QuantType.QInt8,
+    quantize_dynamic(fused_path, os.path.join(a.out, f"{a.name}.int8.onnx"), weight_type=QuantType.QInt8,
                      extra_options={"DefaultTensorType": TensorProto.FLOAT})
     manifest = os.path.join(a.out, "manifest.toml")
     text = open(manifest, encoding="utf-8").read() if os.path.exists(manifest) else None
-    for n in ("model.onnx", "model.int8.onnx", "tokenizer.json"):
+    for n in (f"{a.name}.onnx", f"{a.name}.int8.onnx", "tokenizer.json"):
         p = os.path.join(a.out, n)
         if os.path.exists(p):
             digest = sha256(p)

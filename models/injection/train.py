@@ -21,6 +21,7 @@ import json
 import math
 import os
 import random
+import re
 import time
 
 import numpy as np
@@ -63,13 +64,13 @@ class Layer(nn.Module):
 
 
 class Classifier(nn.Module):
-    def __init__(self, word):
+    def __init__(self, word, layers=LAYERS):
         super().__init__()
         self.register_buffer("word", torch.tensor(word))  # frozen
         self.pos = nn.Parameter(torch.zeros(512, H))
         self.typ = nn.Parameter(torch.zeros(2, H))
         self.ln = nn.LayerNorm(H, eps=1e-12)
-        self.layers = nn.ModuleList(Layer() for _ in range(LAYERS))
+        self.layers = nn.ModuleList(Layer() for _ in range(layers))
         self.head = nn.Linear(H, 2)
         self.drop = nn.Dropout(0.1)
 
@@ -97,6 +98,32 @@ def load_base(model, w):
     own = model.state_dict()
     for k, v in sd.items():
         own[k].copy_(torch.tensor(v.astype(np.float32)))
+
+
+def pick_layers(teacher_layers, n):
+    """Which teacher layers initialise an n-layer student: evenly spaced, the last one always."""
+    return sorted({round(i * (teacher_layers - 1) / max(1, n - 1)) for i in range(n)} if n > 1 else {teacher_layers - 1})
+
+
+def load_finetuned(model, w, pick=None):
+    """Copies a fine-tuned checkpoint (finetuned.safetensors) into model, its layers `pick` into the
+    student's layers 0.. (all of them when pick is None)."""
+    own = model.state_dict()
+    for k, v in w.items():
+        m = re.match(r"layers\.(\d+)\.(.*)", k)
+        if m:
+            i = int(m.group(1))
+            if pick is not None:
+                if i not in pick:
+                    continue
+                i = pick.index(i)
+            k = f"layers.{i}.{m.group(2)}"
+        if k in own:
+            own[k].copy_(torch.tensor(v.astype(np.float32)))
+
+
+def checkpoint_layers(w):
+    return 1 + max(int(k.split(".")[1]) for k in w if k.startswith("layers."))
 
 
 def windows(enc_ids, enc_offsets, cls, sep):
@@ -226,6 +253,11 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--layers", type=int, default=LAYERS, help="encoder layers (fewer: a distilled screen model)")
+    ap.add_argument("--init", help="start from this fine-tuned checkpoint (its evenly spaced layers when --layers is smaller)")
+    ap.add_argument("--teacher", help="distil from this fine-tuned checkpoint: soft targets at temperature --temperature")
+    ap.add_argument("--temperature", type=float, default=2.0)
+    ap.add_argument("--alpha", type=float, default=0.7, help="weight of the distillation loss (the rest: the labels)")
     ap.add_argument("--pack", help="write the base weights packed (int8 word table, fp16 rest) here and exit")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
@@ -249,9 +281,22 @@ def main():
         print(f"wrote {a.pack}")
         return
     os.makedirs(a.out, exist_ok=True)
-    model = Classifier(q.astype(np.float32) * scale)
-    load_base(model, w)
+    word = q.astype(np.float32) * scale
+    model = Classifier(word, a.layers)
+    if a.init:
+        init = load_file(a.init)
+        pick = pick_layers(checkpoint_layers(init), a.layers)
+        print(f"student of {a.layers} layers from layers {pick} of {a.init}", flush=True)
+        load_finetuned(model, init, pick)
+    else:
+        load_base(model, w)
     model.to(a.device)
+    teacher = None
+    if a.teacher:
+        tw = load_file(a.teacher)
+        teacher = Classifier(word, checkpoint_layers(tw))
+        load_finetuned(teacher, tw)
+        teacher.to(a.device).eval()
     load = lambda p: [json.loads(l) for l in open(p, encoding="utf-8")]
     train_rows, dev_rows = load(a.train), load(a.dev)
     t0 = time.time()
@@ -285,9 +330,15 @@ def main():
         for ids, mask, y in flat:
             if step >= total:
                 break
+            ids, mask = ids.to(a.device), mask.to(a.device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                logits = model(ids.to(a.device), mask.to(a.device))
+                logits = model(ids, mask)
             loss = F.cross_entropy(logits.float(), y.to(a.device), weight=cw, label_smoothing=0.05)
+            if teacher is not None:
+                with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                    soft = (teacher(ids, mask).float() / a.temperature).softmax(-1)
+                kd = F.kl_div((logits.float() / a.temperature).log_softmax(-1), soft, reduction="batchmean") * a.temperature**2
+                loss = a.alpha * kd + (1 - a.alpha) * loss
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -310,6 +361,8 @@ def main():
               "epochs": round(step / steps_per_epoch, 2)})
     json.dump(m, open(os.path.join(a.out, "metrics.json"), "w"), indent=1)
     np.save(os.path.join(a.out, "dev_scores.npy"), scores)
+    if teacher is not None:
+        np.save(os.path.join(a.out, "teacher_dev_scores.npy"), score_docs(teacher, dev_wins, a.device, pad))
     print(json.dumps({k: v for k, v in m.items() if not k.startswith("by_")}, indent=1))
     print(json.dumps(m["by_source"], indent=1))
     print(json.dumps(m["by_lang"]))

@@ -28,6 +28,12 @@ pub struct Args {
     /// Most windows per text (0: all).
     #[arg(long)]
     pub max_windows: Option<usize>,
+    /// Run the full model on every window, without the manifest's screen model.
+    #[arg(long)]
+    pub no_screen: bool,
+    /// Screen probability from which a window goes to the full model (default: the manifest's).
+    #[arg(long)]
+    pub escalate: Option<f32>,
     /// Score texts in batches of this many (throughput) instead of one by one (latency).
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
@@ -160,6 +166,10 @@ struct Report {
     sources: Vec<SourceReport>,
     latency_ms: BTreeMap<&'static str, f64>,
     texts_per_second: f64,
+    /// Screen probability from which windows went to the full model (None: no screen ran).
+    screen_escalate: Option<f32>,
+    windows_scanned: usize,
+    windows_escalated: usize,
 }
 
 pub fn run(a: Args) -> Result<u8, String> {
@@ -185,6 +195,12 @@ pub fn run(a: Args) -> Result<u8, String> {
     if let Some(w) = a.max_windows {
         c.max_windows = w;
     }
+    if a.no_screen {
+        c.screen = false;
+    }
+    if a.escalate.is_some() {
+        c.escalate = a.escalate;
+    }
     if a.batch == 0 {
         return Err("--batch: must be at least 1".into());
     }
@@ -192,6 +208,7 @@ pub fn run(a: Args) -> Result<u8, String> {
     let rows = read_rows(&a.file)?;
     let mut probs = vec![0f32; rows.len()];
     let mut lat = Vec::with_capacity(rows.len());
+    let (mut scanned, mut escalated) = (0usize, 0usize);
     let started = Instant::now();
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     for (k, chunk) in rows.chunks(a.batch).enumerate() {
@@ -208,6 +225,8 @@ pub fn run(a: Args) -> Result<u8, String> {
         );
         for (i, s) in scores.into_iter().enumerate() {
             probs[k * a.batch + i] = s.probability;
+            scanned += s.scanned;
+            escalated += s.escalated;
         }
         if progress && (k + 1) % 50 == 0 {
             eprint!("\r{} / {} rows", (k + 1) * a.batch, rows.len());
@@ -308,6 +327,9 @@ pub fn run(a: Args) -> Result<u8, String> {
         sources,
         latency_ms,
         texts_per_second: rows.len() as f64 / elapsed,
+        screen_escalate: classifier.screen_escalate(),
+        windows_scanned: scanned,
+        windows_escalated: escalated,
     };
     let mut out = std::io::stdout().lock();
     if a.json {
@@ -324,6 +346,15 @@ pub fn run(a: Args) -> Result<u8, String> {
         "{}: {} rows ({} attacks), model {} [{} on {}]",
         report.file, report.rows, report.attacks, report.model, report.variant, report.backend
     );
+    if let Some(e) = report.screen_escalate {
+        let _ = writeln!(
+            out,
+            "screen: {} of {} windows ({:.1}%) went on to the full model (escalate at {e})",
+            report.windows_escalated,
+            report.windows_scanned,
+            100.0 * report.windows_escalated as f64 / report.windows_scanned.max(1) as f64
+        );
+    }
     let _ = writeln!(out, "AUC {}", f(report.auc));
     let _ = writeln!(
         out,

@@ -18,6 +18,9 @@
 //! file = "model.onnx"
 //! sha256 = "…"
 //! threshold = 0.9                       # probability at which the model's finding blocks
+//! # Optional: a smaller model run first on every window (a cascade, for speed); windows it scores
+//! # below `escalate` keep its probability, the others are decided by the model above.
+//! screen = { file = "screen.onnx", sha256 = "…", escalate = 0.1 }
 //! ```
 //!
 //! Texts longer than a window are scanned in overlapping windows and score the maximum; past the
@@ -173,6 +176,14 @@ pub struct ClassifierConfig {
     /// Policy scores in `[low, high)` go to the second opinion, where one is set.
     /// Default `[0.35, 0.65]`.
     pub uncertain: [f32; 2],
+    /// Run the variant's screen model first, where the manifest names one: every window goes
+    /// through the small screen and only those it scores at or above its `escalate` probability
+    /// are run through the full model. Default `true`; `false` runs the full model on every
+    /// window (slower, the full model's recall).
+    pub screen: bool,
+    /// Screen probability from which a window goes to the full model (default: the manifest's
+    /// `escalate`). Lower sends more windows to the full model.
+    pub escalate: Option<f32>,
 }
 
 impl Default for ClassifierConfig {
@@ -190,6 +201,8 @@ impl Default for ClassifierConfig {
             sessions: 1,
             report_from: 0.25,
             uncertain: [0.35, 0.65],
+            screen: true,
+            escalate: None,
         }
     }
 }
@@ -228,6 +241,11 @@ impl ClassifierConfig {
         if self.stride == Some(0) {
             return bad("stride", "must be at least 1".into());
         }
+        if let Some(e) = self.escalate
+            && !(e > 0.0 && e < 1.0)
+        {
+            return bad("escalate", format!("{e} is not inside (0, 1)"));
+        }
         Ok(())
     }
 }
@@ -255,6 +273,23 @@ pub struct Variant {
     /// Backends this variant runs on (default: both).
     #[serde(default)]
     pub backends: Vec<Backend>,
+    /// A smaller model run first on every window (a cascade): windows it scores below
+    /// `escalate` keep its probability, the others are decided by this variant's model.
+    #[serde(default)]
+    pub screen: Option<ScreenFile>,
+}
+
+/// A variant's screen model: same tokenizer, labels and window as the full model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenFile {
+    /// Path relative to the manifest's folder.
+    pub file: String,
+    /// Lowercase hex SHA-256 of the file.
+    pub sha256: String,
+    /// Screen probability from which a window goes to the full model; below the variant's
+    /// threshold, so that no window is flagged on the screen's word alone.
+    pub escalate: f32,
 }
 
 /// `manifest.toml`: what a model folder holds and how to read the model's output.
@@ -328,6 +363,14 @@ impl Manifest {
                     v.threshold
                 )));
             }
+            if let Some(s) = &v.screen
+                && !(s.escalate > 0.0 && s.escalate < v.threshold)
+            {
+                return Err(bad(format!(
+                    "variants.{name}.screen.escalate: {} is not inside (0, threshold {})",
+                    s.escalate, v.threshold
+                )));
+            }
         }
         Ok(m)
     }
@@ -346,6 +389,9 @@ pub struct Score {
     pub windows: usize,
     /// Windows that were run (fewer than `windows` past the budget).
     pub scanned: usize,
+    /// Windows the full model ran on: all of `scanned` without a screen, else those the screen
+    /// sent on (the others carry the screen's probability, below its `escalate`).
+    pub escalated: usize,
     /// Whether a second opinion decided the score.
     pub second_opinion: bool,
 }

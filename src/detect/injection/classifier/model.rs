@@ -27,6 +27,15 @@ enum Feed {
     Types,
 }
 
+/// One ONNX graph with its sessions.
+struct Net {
+    path: PathBuf,
+    sessions: Vec<Mutex<Session>>,
+    next: AtomicUsize,
+    feeds: Vec<(String, Feed)>,
+    output: String,
+}
+
 /// A loaded model, shared by every classifier of the process that uses the same files.
 struct Model {
     path: PathBuf,
@@ -35,24 +44,25 @@ struct Model {
     threshold: f32,
     backend: Backend,
     tokenizer: Tokenizer,
-    sessions: Vec<Mutex<Session>>,
-    next: AtomicUsize,
-    feeds: Vec<(String, Feed)>,
-    output: String,
+    net: Net,
+    /// The screen run first, and the manifest's escalation probability.
+    screen: Option<(Net, f32)>,
     injection: Vec<usize>,
     prefix: Vec<u32>,
     suffix: Vec<u32>,
     pad: u32,
 }
 
-/// Folder, manifest hash, backend, variant, threads, sessions.
-type CacheKey = (PathBuf, String, Backend, String, usize, usize);
+/// Folder, manifest hash, backend, variant, threads, sessions, screen.
+type CacheKey = (PathBuf, String, Backend, String, usize, usize, bool);
 static CACHE: OnceLock<Mutex<HashMap<CacheKey, Weak<Model>>>> = OnceLock::new();
 
 /// The injection classifier: a [`Detector`] with id `injection.classifier`.
 pub struct InjectionClassifier {
     model: Arc<Model>,
     threshold: f32,
+    /// Screen probability from which a window goes to the full model (None: no screen).
+    escalate: Option<f32>,
     max_windows: usize,
     stride: usize,
     batch: usize,
@@ -121,6 +131,68 @@ fn read_checked(dir: &Path, file: &str, sha256: &str) -> Result<Vec<u8>, Classif
     Ok(bytes)
 }
 
+impl Net {
+    /// Builds `config.sessions` sessions of one graph and reads its inputs and output.
+    fn load(
+        env: &ort::environment::Environment,
+        path: PathBuf,
+        bytes: &[u8],
+        config: &ClassifierConfig,
+    ) -> Result<Net, ClassifierError> {
+        let model_err = |message: String| ClassifierError::Model {
+            path: path.clone(),
+            message,
+        };
+        let mut sessions = Vec::with_capacity(config.sessions);
+        for _ in 0..config.sessions {
+            let session = Session::builder(env)
+                .map_err(|e| model_err(e.to_string()))?
+                .with_optimization_level(GraphOptimizationLevel::Level3)
+                .map_err(|e| model_err(e.to_string()))?
+                .with_intra_threads(config.threads)
+                .map_err(|e| model_err(e.to_string()))?
+                .commit_from_memory(bytes)
+                .map_err(|e| model_err(e.to_string()))?;
+            sessions.push(Mutex::new(session));
+        }
+        let (feeds, output) = {
+            let s = sessions[0].lock().unwrap_or_else(|e| e.into_inner());
+            let mut feeds = Vec::new();
+            for input in s.inputs() {
+                let feed = match input.name() {
+                    "input_ids" => Feed::Ids,
+                    "attention_mask" => Feed::Mask,
+                    "token_type_ids" => Feed::Types,
+                    other => {
+                        return Err(model_err(format!(
+                            "unknown input {other:?} (expected input_ids, attention_mask, token_type_ids)"
+                        )));
+                    }
+                };
+                feeds.push((input.name().to_owned(), feed));
+            }
+            if !feeds.iter().any(|(_, f)| *f == Feed::Ids) {
+                return Err(model_err("the model has no input_ids input".into()));
+            }
+            let output = s
+                .outputs()
+                .iter()
+                .find(|o| o.name() == "logits")
+                .or_else(|| s.outputs().first())
+                .map(|o| o.name().to_owned())
+                .ok_or_else(|| model_err("the model has no output".into()))?;
+            (feeds, output)
+        };
+        Ok(Net {
+            path,
+            sessions,
+            next: AtomicUsize::new(0),
+            feeds,
+            output,
+        })
+    }
+}
+
 impl Model {
     fn load(dir: &Path, config: &ClassifierConfig) -> Result<Model, ClassifierError> {
         let manifest_path = dir.join("manifest.toml");
@@ -174,59 +246,16 @@ impl Model {
             .find_map(|t| tokenizer.token_to_id(t))
             .unwrap_or(0);
         let env = backend::environment(config.backend, config.library.as_ref())?;
-        let model_path = dir.join(&v.file);
-        let model_err = |e: ort::Error| ClassifierError::Model {
-            path: model_path.clone(),
-            message: e.to_string(),
-        };
-        let mut sessions = Vec::with_capacity(config.sessions);
-        for _ in 0..config.sessions {
-            let session = Session::builder(&env)
-                .map_err(model_err)?
-                .with_optimization_level(GraphOptimizationLevel::Level3)
-                .map_err(|e| model_err(e.into()))?
-                .with_intra_threads(config.threads)
-                .map_err(|e| model_err(e.into()))?
-                .commit_from_memory(&model_bytes)
-                .map_err(model_err)?;
-            sessions.push(Mutex::new(session));
-        }
-        let (feeds, output) = {
-            let s = sessions[0].lock().unwrap_or_else(|e| e.into_inner());
-            let mut feeds = Vec::new();
-            for input in s.inputs() {
-                let feed = match input.name() {
-                    "input_ids" => Feed::Ids,
-                    "attention_mask" => Feed::Mask,
-                    "token_type_ids" => Feed::Types,
-                    other => {
-                        return Err(ClassifierError::Model {
-                            path: model_path.clone(),
-                            message: format!(
-                                "unknown input {other:?} (expected input_ids, attention_mask, token_type_ids)"
-                            ),
-                        });
-                    }
-                };
-                feeds.push((input.name().to_owned(), feed));
+        let net = Net::load(&env, dir.join(&v.file), &model_bytes, config)?;
+        let screen = match (&v.screen, config.screen) {
+            (Some(sf), true) => {
+                let bytes = read_checked(dir, &sf.file, &sf.sha256)?;
+                Some((
+                    Net::load(&env, dir.join(&sf.file), &bytes, config)?,
+                    sf.escalate,
+                ))
             }
-            if !feeds.iter().any(|(_, f)| *f == Feed::Ids) {
-                return Err(ClassifierError::Model {
-                    path: model_path.clone(),
-                    message: "the model has no input_ids input".into(),
-                });
-            }
-            let output = s
-                .outputs()
-                .iter()
-                .find(|o| o.name() == "logits")
-                .or_else(|| s.outputs().first())
-                .map(|o| o.name().to_owned())
-                .ok_or_else(|| ClassifierError::Model {
-                    path: model_path.clone(),
-                    message: "the model has no output".into(),
-                })?;
-            (feeds, output)
+            _ => None,
         };
         let injection = manifest
             .injection_labels
@@ -234,25 +263,29 @@ impl Model {
             .filter_map(|l| manifest.labels.iter().position(|x| x == l))
             .collect();
         let model = Model {
-            path: model_path,
+            path: dir.join(&v.file),
             threshold: v.threshold,
             variant,
             backend: config.backend,
             tokenizer,
-            sessions,
-            next: AtomicUsize::new(0),
-            feeds,
-            output,
+            net,
+            screen,
             injection,
             prefix,
             suffix,
             pad,
             manifest,
         };
-        // One run proves the graph and the labels agree before the first real check.
-        let probe = model.run(&[model.wrap(&[])])?;
-        if probe.len() != 1 || !probe[0].is_finite() {
-            return Err(bad("the model's output does not match its labels".into()));
+        // One run proves the graphs and the labels agree before the first real check.
+        let probe = [model.wrap(&[])];
+        for net in std::iter::once(&model.net).chain(model.screen.as_ref().map(|(n, _)| n)) {
+            let p = model.run(net, &probe)?;
+            if p.len() != 1 || !p[0].is_finite() {
+                return Err(ClassifierError::Model {
+                    path: net.path.clone(),
+                    message: "the model's output does not match the manifest's labels".into(),
+                });
+            }
         }
         Ok(model)
     }
@@ -265,10 +298,10 @@ impl Model {
         ids
     }
 
-    /// Injection probabilities of token sequences (special tokens included), one run.
-    fn run(&self, seqs: &[Vec<i64>]) -> Result<Vec<f32>, ClassifierError> {
+    /// Injection probabilities of token sequences (special tokens included), one run of `net`.
+    fn run(&self, net: &Net, seqs: &[Vec<i64>]) -> Result<Vec<f32>, ClassifierError> {
         let err = |message: String| ClassifierError::Model {
-            path: self.path.clone(),
+            path: net.path.clone(),
             message,
         };
         let b = seqs.len();
@@ -280,7 +313,7 @@ impl Model {
             mask[i * n..i * n + s.len()].iter_mut().for_each(|m| *m = 1);
         }
         let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> = Vec::new();
-        for (name, feed) in &self.feeds {
+        for (name, feed) in &net.feeds {
             let data = match feed {
                 Feed::Ids => ids.clone(),
                 Feed::Mask => mask.clone(),
@@ -289,30 +322,30 @@ impl Model {
             let t = Tensor::from_array(([b, n], data)).map_err(|e| err(e.to_string()))?;
             inputs.push((name.clone(), t.into()));
         }
-        let k = self.sessions.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let k = net.sessions.len();
+        let start = net.next.fetch_add(1, Ordering::Relaxed);
         let mut guard = None;
         for j in 0..k {
-            if let Ok(g) = self.sessions[(start + j) % k].try_lock() {
+            if let Ok(g) = net.sessions[(start + j) % k].try_lock() {
                 guard = Some(g);
                 break;
             }
         }
         let mut session = match guard {
             Some(g) => g,
-            None => self.sessions[start % k]
+            None => net.sessions[start % k]
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
         };
         let outputs = session.run(inputs).map_err(|e| err(e.to_string()))?;
-        let (shape, logits) = outputs[self.output.as_str()]
+        let (shape, logits) = outputs[net.output.as_str()]
             .try_extract_tensor::<f32>()
             .map_err(|e| err(e.to_string()))?;
         let labels = self.manifest.labels.len();
         if shape.len() != 2 || shape[0] as usize != b || shape[1] as usize != labels {
             return Err(err(format!(
                 "output {} has shape {:?}, expected [{b}, {labels}]",
-                self.output,
+                net.output,
                 &shape[..]
             )));
         }
@@ -391,6 +424,7 @@ impl InjectionClassifier {
             config.variant.clone().unwrap_or_default(),
             config.threads,
             config.sessions,
+            config.screen,
         );
         let cache = CACHE.get_or_init(Default::default);
         let model = {
@@ -415,10 +449,26 @@ impl InjectionClassifier {
                 ),
             });
         }
+        let threshold = config.threshold.unwrap_or(model.threshold);
+        let escalate = model
+            .screen
+            .as_ref()
+            .map(|(_, e)| config.escalate.unwrap_or(*e));
+        if let Some(e) = escalate
+            && e >= threshold
+        {
+            return Err(ClassifierError::Config {
+                field: "escalate",
+                message: format!(
+                    "{e} is not below the threshold {threshold}: the screen alone would flag windows"
+                ),
+            });
+        }
         let mut seed = [0u8; 8];
         let _ = getrandom::fill(&mut seed);
         Ok(InjectionClassifier {
-            threshold: config.threshold.unwrap_or(model.threshold),
+            threshold,
+            escalate,
             max_windows: config.max_windows,
             stride,
             batch: config.batch,
@@ -478,6 +528,29 @@ impl InjectionClassifier {
             | 1
     }
 
+    /// Runs `net` on the jobs `order` names, `batch` at a time, writing their probabilities.
+    fn run_batches(
+        &self,
+        net: &Net,
+        jobs: &[(usize, Range<usize>, Vec<i64>)],
+        order: &[usize],
+        probs: &mut [f32],
+    ) -> Result<(), ClassifierError> {
+        for chunk in order.chunks(self.batch) {
+            let seqs: Vec<Vec<i64>> = chunk.iter().map(|&j| jobs[j].2.clone()).collect();
+            for (&j, p) in chunk.iter().zip(self.model.run(net, &seqs)?) {
+                probs[j] = p;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a screen model runs before the full model, and from which screen probability it
+    /// sends a window on.
+    pub fn screen_escalate(&self) -> Option<f32> {
+        self.escalate
+    }
+
     /// Scores one text: the most suspicious window under the budget.
     pub fn score(&self, text: &str) -> Result<Score, ClassifierError> {
         Ok(self.score_many(&[text])?.remove(0))
@@ -516,12 +589,15 @@ impl InjectionClassifier {
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         order.sort_by_key(|&j| jobs[j].2.len());
         let mut probs = vec![0f32; jobs.len()];
-        for chunk in order.chunks(self.batch) {
-            let seqs: Vec<Vec<i64>> = chunk.iter().map(|&j| jobs[j].2.clone()).collect();
-            for (&j, p) in chunk.iter().zip(m.run(&seqs)?) {
-                probs[j] = p;
+        let mut full = vec![true; jobs.len()];
+        if let (Some((screen, _)), Some(escalate)) = (&m.screen, self.escalate) {
+            self.run_batches(screen, &jobs, &order, &mut probs)?;
+            for (f, &p) in full.iter_mut().zip(&probs) {
+                *f = p >= escalate;
             }
+            order.retain(|&j| full[j]);
         }
+        self.run_batches(&m.net, &jobs, &order, &mut probs)?;
         let mut out: Vec<Score> = counts
             .iter()
             .map(|&(windows, scanned)| Score {
@@ -530,10 +606,12 @@ impl InjectionClassifier {
                 span: 0..0,
                 windows,
                 scanned,
+                escalated: 0,
                 second_opinion: false,
             })
             .collect();
-        for ((i, span, _), p) in jobs.into_iter().zip(probs) {
+        for (((i, span, _), p), f) in jobs.into_iter().zip(probs).zip(full) {
+            out[i].escalated += usize::from(f);
             if p > out[i].probability || out[i].span.is_empty() {
                 out[i].probability = p;
                 out[i].span = span;
