@@ -230,7 +230,6 @@ impl Model {
         }
         // Hashes first: nothing unverified is parsed.
         let tok_bytes = read_checked(dir, &manifest.tokenizer.file, &manifest.tokenizer.sha256)?;
-        let model_bytes = read_checked(dir, &v.file, &v.sha256)?;
         let mut tokenizer = Tokenizer::from_bytes(&tok_bytes)
             .map_err(|e| ClassifierError::Tokenizer(e.to_string()))?;
         tokenizer
@@ -246,15 +245,27 @@ impl Model {
             .find_map(|t| tokenizer.token_to_id(t))
             .unwrap_or(0);
         let env = backend::environment(config.backend, config.library.as_ref())?;
-        let net = Net::load(&env, dir.join(&v.file), &model_bytes, config)?;
-        let screen = match (&v.screen, config.screen) {
-            (Some(sf), true) => {
-                let bytes = read_checked(dir, &sf.file, &sf.sha256)?;
-                Some((
-                    Net::load(&env, dir.join(&sf.file), &bytes, config)?,
-                    sf.escalate,
-                ))
-            }
+        // Each graph is hashed, then built; the screen on a second thread, at the same time.
+        let load = |file: &str, sha256: &str| -> Result<Net, ClassifierError> {
+            let bytes = read_checked(dir, file, sha256)?;
+            Net::load(&env, dir.join(file), &bytes, config)
+        };
+        let screen_file = v.screen.as_ref().filter(|_| config.screen);
+        let (net, screen) = std::thread::scope(|scope| {
+            let screen = screen_file.map(|sf| scope.spawn(|| load(&sf.file, &sf.sha256)));
+            let net = load(&v.file, &v.sha256);
+            let screen = screen.map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(ClassifierError::Backend(
+                        "loading the screen model panicked".into(),
+                    ))
+                })
+            });
+            (net, screen)
+        });
+        let net = net?;
+        let screen = match (screen, screen_file) {
+            (Some(s), Some(sf)) => Some((s?, sf.escalate)),
             _ => None,
         };
         let injection = manifest
