@@ -135,7 +135,7 @@ fn scan_peak_kib(lines: usize) -> u64 {
     let cfg = std::env::temp_dir().join(format!("palisade-scan-mem-{}.toml", std::process::id()));
     std::fs::write(
         &cfg,
-        "[checks]\ninput = [\"length\", \"unicode\", \"injection\", \"banned\", \"secret\", \"pii\"]\n",
+        "[checks]\ninput = [\"length\", \"unicode\", \"injection\", \"banned\", \"secret\", \"pii\"]\ntool_result = [\"length\"]\n",
     )
     .unwrap();
     let (code, out, err) = run_with_stdin(

@@ -31,17 +31,17 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
         (
             "gitleaks",
             "gitleaks_rule_samples.jsonl",
-            Some((0.95, 0.09)),
+            Some((0.95, 0.08)),
         ),
         (
             "noseyparker",
             "noseyparker_rule_examples.jsonl",
-            Some((0.78, 0.15)),
+            Some((0.78, 0.14)),
         ),
         (
             "kingfisher",
             "kingfisher_rule_examples.jsonl",
-            Some((0.80, 0.10)),
+            Some((0.80, 0.05)),
         ),
         ("llm-guard", "llm_guard_secrets_tests.jsonl", None),
     ];

@@ -146,6 +146,9 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "process.env",
     "os.environ",
     "getenv",
+    "env.",
+    // A URI whose password is a variable: `amqps://user:$password@host`.
+    ":$",
 ];
 
 struct Rule {
@@ -560,14 +563,20 @@ fn placeholder(v: &str) -> bool {
     if PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w)) {
         return true;
     }
-    let bare = lower
-        .trim_matches(|c: char| matches!(c, '"' | '\'' | '`' | '[' | ']' | '(' | ')' | '<' | '>'));
+    let bare = lower.trim_matches(|c: char| {
+        matches!(
+            c,
+            '"' | '\'' | '`' | '[' | ']' | '(' | ')' | '<' | '>' | ':'
+        )
+    });
     if PLACEHOLDER_VALUES.contains(&bare) {
         return true;
     }
-    // A shell or template variable: `$PASSWORD`, `${TOKEN}`, `$_ENV`.
+    // A shell or template variable: `$PASSWORD`, `${TOKEN}`, `$_ENV`, `$password`.
     if let Some(rest) = v.strip_prefix('$')
-        && rest.starts_with(|c: char| c.is_ascii_uppercase() || c == '{' || c == '_')
+        && (rest.starts_with(|c: char| c.is_ascii_uppercase() || c == '{' || c == '_')
+            || (rest.starts_with(|c: char| c.is_ascii_lowercase())
+                && rest.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')))
     {
         return true;
     }
@@ -600,6 +609,34 @@ fn placeholder(v: &str) -> bool {
     n <= 3 || (v.len() >= 12 && n <= 5)
 }
 
+/// A value that is cut short or masked where it appears: `ops_eyJz..[Redacted]`, `sk-abc…`.
+fn truncated(s: &str, end: usize) -> bool {
+    let after = s[end..].trim_start_matches(['"', '\'']);
+    let head = after.get(..10).unwrap_or(after).to_ascii_lowercase();
+    head.starts_with("..")
+        || head.starts_with('…')
+        || head.starts_with("***")
+        || head.starts_with("[redact")
+        || head.starts_with("<redact")
+}
+
+/// A dotted name (`jetbrains.mps.v8_elimination`, `spring.datasource.password`) or a path
+/// (`/en/enterprise/3.0/auth`): identifiers, not secrets.
+fn identifier_like(v: &str) -> bool {
+    if v.starts_with('/') {
+        return true;
+    }
+    let segments: Vec<&str> = v.split('.').collect();
+    segments.len() >= 2
+        && segments.iter().all(|g| {
+            g.starts_with(|c: char| c.is_ascii_lowercase())
+                && g.bytes().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-')
+                })
+                && g.bytes().filter(u8::is_ascii_digit).count() <= 2
+        })
+}
+
 fn uuid_like(v: &str) -> bool {
     let b = v.as_bytes();
     b.len() == 36
@@ -625,7 +662,7 @@ impl Generic {
             return false;
         }
         // URLs and subresource-integrity digests (`sha512-…`) are not secrets by themselves.
-        if v.contains("://") || (v.starts_with("sha") && v.contains('-')) {
+        if v.contains("://") || (v.starts_with("sha") && v.contains('-')) || identifier_like(v) {
             return false;
         }
         entropy(v) >= self.entropy
@@ -939,7 +976,8 @@ impl Detector for Secrets {
                     }
                     let v = &s[range.clone()];
                     let lower = v.to_ascii_lowercase();
-                    let example = !rule.context && EXAMPLE_RUNS.iter().any(|r| lower.contains(r));
+                    let example = (!rule.context && EXAMPLE_RUNS.iter().any(|r| lower.contains(r)))
+                        || truncated(s, range.end);
                     if rule.entropy.is_some_and(|e| entropy(v) < e)
                         || (rule.context && !plausible_value(v))
                         || example
@@ -978,6 +1016,7 @@ impl Detector for Secrets {
                     let range = range.start..range.start + v.len();
                     if !plausible_value(v)
                         || !g.accepts(v)
+                        || truncated(s, range.end)
                         || self.ignored(v)
                         || overlaps(&seen, &range)
                     {
@@ -1095,5 +1134,38 @@ mod tests {
             assert!(placeholder(v) || !plausible_value(v), "{v}");
         }
         assert!(!placeholder("q8Xz2Lm4Vn7Rt1Kp9Wc3"));
+        // Labels, environment references and URI passwords held in variables.
+        for v in [
+            "Password:",
+            "env.PERKEEP_TEST_PASSWORD",
+            "amqps://username:$password@localhost",
+            "$password",
+        ] {
+            assert!(placeholder(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn truncated_or_masked_values_and_dotted_names_are_not_secrets() {
+        let s = "token: ops_eyJzaWduSW5B..[Redacted] and key=sk_live_Abc123Def456Ghi789 ok";
+        let end = s.find("..").unwrap();
+        assert!(truncated(s, end));
+        let end = s.find(" ok").unwrap();
+        assert!(!truncated(s, end));
+        assert!(truncated("k = 'abc123XYZ…'", 14));
+        for v in [
+            "jetbrains.mps.v8_elimination",
+            "spring.datasource.password",
+            "/en/enterprise/3.0/auth",
+        ] {
+            assert!(identifier_like(v), "{v}");
+        }
+        for v in [
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+            "Abc.Def9x7",
+            "q8Xz2Lm4Vn7Rt1Kp9Wc3",
+        ] {
+            assert!(!identifier_like(v), "{v}");
+        }
     }
 }
