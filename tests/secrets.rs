@@ -160,6 +160,7 @@ fn password_fields_selectors_and_references_are_not_passwords() {
         "IAMUserChangePassword = \"arn:aws:iam::aws:policy/IAMUserChangePassword\"",
         "password: ${{ secrets.DB_PASSWORD }}",
         "set the password to something long",
+        "usernameLabel:\"Username or email:\",passwordLabel:\"Password:\",rememberMeLabel:\"Remember me:\"",
     ] {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }

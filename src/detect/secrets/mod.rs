@@ -454,9 +454,12 @@ fn plausible_password(v: &str, quoted: bool) -> bool {
     // References, templates, selectors, paths and values that name the field itself
     // (`#add-password`, `/passwords/:id`, `arn:aws:…:ChangePassword`).
     let lower = v.to_ascii_lowercase();
+    // A value running from one field into the next (`"Password:",rememberMe:"…`) or ending in
+    // a colon (`"Password:"`) is a label or a piece of markup.
     if v.starts_with([
-        '$', '{', '[', '(', '%', '<', '@', '&', '*', '.', '/', '#', '\'', '"', '\\',
-    ]) || v.contains("://")
+        '$', '{', '[', '(', '%', '<', '@', '&', '*', '.', '/', '#', '\'', '"', '\\', ',',
+    ]) || v.ends_with(':')
+        || v.contains("://")
         || lower.starts_with("arn:")
         || lower.contains("password")
         || lower.contains("passwd")
