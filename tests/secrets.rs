@@ -145,9 +145,64 @@ fn passwords_assigned_or_given_in_prose_are_found() {
         ("REACT_APP_GUEST_PASSWORD=mycoin!1", "mycoin!1"),
         ("The default password is 'Secret123'.", "Secret123"),
         ("smtp:\n  pass: x\n  password: 'Tr0ub4dor'", "Tr0ub4dor"),
+        // Prose without any token syntax still gives a password away.
+        (
+            "The Blooby has a default Access Point Name 'Blooby'\nThe default Password is 'blooberry'\n",
+            "blooberry",
+        ),
+        ("my wifi password is Summer2024! thanks", "Summer2024!"),
+        (
+            "The default password for the user \"pyne-user\" is \"pyne\".",
+            "pyne",
+        ),
+        // A hard-coded comparison, a short `PASS` name, aligned hash rockets, an XML keyed
+        // entry and quotes escaped inside a string.
+        ("if creds.Secret != \"open-sesame\" {", "open-sesame"),
+        ("PASS = '`123QWERasdf'", "`123QWERasdf"),
+        ("DB_PASS=s3cr3t!x", "s3cr3t!x"),
+        (":password       => '4ian1234',", "4ian1234"),
+        (
+            "<add key=\"FromEmailPassword\" value=\"Prestigitariu$\"/>",
+            "Prestigitariu$",
+        ),
+        ("$password = \\\"goodspec\\\";", "goodspec"),
     ] {
         assert_secret_span(&g, text, secret);
     }
+}
+
+#[test]
+fn prose_and_markup_around_secret_words_are_not_secrets() {
+    let g = guard("");
+    for text in [
+        "the password is required for login",
+        "you can bypass = 12345abc the check",
+        "### **Key Components**\n- Identify and describe the modules",
+        "- **Access Limitations**: Limitations on access to logs",
+        "The hotline is filled with secrets pic.twitter.com/5zS0WZhGCG",
+        "Set `POSTGRES_PASSWORD`, `CF_R2_ACCESS_KEY_ID`, `CF_R2_SECRET_ACCESS_KEY` in the env",
+        "<input type=\"hidden\" name=\"authenticity_token\" value=\"7SWa-Fo1_hsC6oovfBsJFLGPUl2EhkSWPbJhWANwgaJWBDl1vxd9VNqX\">",
+    ] {
+        assert!(
+            secret_ids(&g, text).is_empty(),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
+}
+
+#[test]
+fn provider_named_keys_with_made_up_looking_values_are_still_reported() {
+    // The provider's name before the key is the evidence; a sequential-looking value does not
+    // make it an example (`ipapi_key` also holds `api_key` inside `ipapi`).
+    let g = guard("");
+    assert_secret_span(
+        &g,
+        "ipapi_key=abcdef0123456789abcdef0123456789",
+        "abcdef0123456789abcdef0123456789",
+    );
+    // A token known only by its format is dropped when it reads like an example.
+    assert!(secret_ids(&g, "sk-ant-api03-abc123xyz-456def789ghij-klmnopqrstuvwx-3456yza789bcde-1234fghijklmnopby56aaaogaopaaaabc123xyzAA").is_empty());
 }
 
 #[test]

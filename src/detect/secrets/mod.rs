@@ -271,9 +271,19 @@ fn plausible_value(v: &str) -> bool {
         v.bytes().any(|c| c.is_ascii_uppercase()) && v.bytes().any(|c| c.is_ascii_lowercase());
     // `$VAR`, `[PASSWORD]`, `{value}`, `%s`, `<token>`: references and templates.
     !v.starts_with(['$', '[', '{', '%', '<'])
+        && !constant_case(v)
         && (v.len() < 12 || digit || (mixed && !camel_case(v)))
         // Base64 of leading zero bytes (`AAAA…`) is a common token start, not a placeholder.
         && longest_run(v.trim_start_matches('A')) < 6
+}
+
+/// An identifier in CONSTANT_CASE (`CF_R2_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`): an
+/// environment variable's name, not its value.
+fn constant_case(v: &str) -> bool {
+    v.bytes()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+        && v.split('_').filter(|g| !g.is_empty()).count() >= 3
+        && v.bytes().filter(u8::is_ascii_digit).count() <= 2
 }
 
 /// An identifier in camelCase or PascalCase (`searchConfluenceUsingCql`): capitals each start a
@@ -343,16 +353,19 @@ struct Generic {
     re: Regex,
     passwords: Regex,
     prose: Regex,
+    /// `PROSE_WORDS`, for text the keyword pass skips.
+    prose_words: AhoCorasick,
     entropy: f32,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key|encryption[_.-]?key|key|access|private)(?-u:[\w.-]){0,20}?)["'`]?(?:[ \t]{0,3}(?:=|:=|:|=>)[ \t]{0,3}|[ \t]{1,3})["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{16,512})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key|encryption[_.-]?key|key|access|private)(?-u:[\w.-]){0,20}?)["'`]?(?:[ \t]{0,30}(?:=|:=|:|=>|value[ \t]*=)[ \t]{0,30}|[ \t]{1,3})["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
 
 /// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
 /// fake values.
 const GENERIC_NAME_STOPS: &[&str] = &[
     "public",
     "csrf",
+    "authenticity",
     "xsrf",
     "nonmatching",
     "fake",
@@ -442,12 +455,18 @@ fn generic_name_stop(name: &str) -> bool {
 }
 
 /// Passwords: a value of six or more characters assigned to a password-like name (quoted, or
-/// unquoted with a digit or symbol), or given in prose ("the password is 'hunter22'"). A
-/// password needs less randomness than an unnamed secret: the name is the evidence.
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret))["'`]?[ \t]{0,3}(?:=|:=|:|=>)[ \t]{0,3}(?:"([^"\s]{6,128})"|'([^'\s]{6,128})'|([^\s"'`,;()]{6,128}))"#;
+/// unquoted with a digit or symbol), compared with one (`if creds.Secret != "open-sesame"`),
+/// or given as the value of a keyed entry (`<add key="SmtpPassword" value="…"/>`). A password
+/// needs less randomness than an unnamed secret: the name is the evidence. Quotes may be
+/// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|pass))\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:=|=|:|value[ \t]*=)[ \t]{0,30}(?:\\?"([^"\s\\]{6,128})\\?"|\\?'([^'\s\\]{6,128})\\?'|([^\s"'`,;()\\]{6,128}))"#;
 
-/// Passwords given in prose: "the (default) password (for user 'x') is 'hunter22'".
-const PASSWORD_PROSE: &str = r#"(?i)\bthe (?:default )?password (?:for (?:the )?(?:user(?:name)? )?["'][^"'\n]{1,40}["'] )?is ["']([^"'\s]{4,64})["']"#;
+/// Passwords given in prose: "the (default) password (for user 'x') is 'hunter22'", "my wifi
+/// password is Summer2024!". Group 1 is a quoted value, group 2 an unquoted one.
+const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email))* (?:password|passphrase|passcode)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{6,64}))"#;
+
+/// Words that let the prose form run on text without token syntax.
+const PROSE_WORDS: &[&str] = &["password", "passphrase", "passcode"];
 
 /// Whether a password candidate is plausible: not a reference, call, path or identifier.
 fn plausible_password(v: &str, quoted: bool) -> bool {
@@ -488,6 +507,7 @@ const PROSE_REACH: usize = 160;
 const GENERIC_KEYWORDS: &[&str] = &[
     "password",
     "passwd",
+    "pass",
     "pwd",
     "passphrase",
     "secret",
@@ -727,10 +747,15 @@ impl Secrets {
             let passwords =
                 matcher::compile("secret.password", &[PASSWORD_PATTERN], false, limits)?;
             let prose = matcher::compile("secret.password", &[PASSWORD_PROSE], false, limits)?;
+            let prose_words = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(PROSE_WORDS)
+                .map_err(|e| Error::detector("secret", e.to_string()))?;
             Some(Generic {
                 re,
                 passwords,
                 prose,
+                prose_words,
                 entropy: config.generic_entropy,
             })
         } else {
@@ -805,6 +830,59 @@ impl Secrets {
             .is_some_and(|re| re.is_match(v))
     }
 
+    /// Reports the password of a match of `PASSWORD_PATTERN` (or, with `prose`, of
+    /// `PASSWORD_PROSE`) in `s`, the canonical text of `layer`, when it is plausible.
+    #[allow(clippy::too_many_arguments)]
+    fn password(
+        &self,
+        caps: &Captures,
+        prose: bool,
+        s: &str,
+        layer: &crate::text::Layer<'_>,
+        original: &str,
+        seen: &mut Vec<Range<usize>>,
+        out: &mut Vec<Finding>,
+    ) {
+        let (range, quoted) = if prose {
+            match (caps.get_group(1), caps.get_group(2)) {
+                (Some(v), _) => (v.range(), true),
+                (None, Some(v)) => (v.range(), false),
+                _ => return,
+            }
+        } else {
+            let Some(name) = caps.get_group(1) else {
+                return;
+            };
+            if generic_name_stop(&s[name.range()]) || mid_word(s, name.range()) {
+                return;
+            }
+            match (2..5).find_map(|i| caps.get_group(i).map(|g| (i, g))) {
+                Some((i, v)) => (v.range(), i < 4),
+                None => return,
+            }
+        };
+        // An unquoted value may end a sentence or a list: `… is Summer2024!.`, `pw=abc123,`.
+        let v = &s[range.clone()];
+        let v = if quoted {
+            v
+        } else {
+            v.trim_end_matches(['.', ',', ';', ':', '?', ')'])
+        };
+        let range = range.start..range.start + v.len();
+        if !plausible_password(v, quoted) || self.ignored(v) || overlaps(seen, &range) {
+            return;
+        }
+        seen.push(range.clone());
+        out.push(self.finding(
+            "secret.password",
+            "Password assigned to a password-like name",
+            layer,
+            original,
+            range,
+            0.8,
+        ));
+    }
+
     /// The finding for secret `range` of `view` found by rule `id`.
     fn finding(
         &self,
@@ -841,17 +919,24 @@ impl Secrets {
     }
 }
 
-/// Whether the secret-like word of an assignment name continues a lowercase word (`webtoken`,
-/// `notoken`): then the name is not about a secret. CamelCase (`apiToken`) and separators
-/// (`api_token`) are fine.
+/// Whether every secret-like word of an assignment name continues a lowercase word
+/// (`webtoken`, `notoken`): then the name is not about a secret. CamelCase (`apiToken`),
+/// separators (`api_token`) and one keyword standing alone (`ipapi_key` holds `api_key` inside
+/// `ipapi`, but its `key` follows `_`) are fine.
 fn mid_word(s: &str, name: Range<usize>) -> bool {
-    let name_text = &s[name.clone()];
+    let name_text = &s[name];
     let lower = name_text.to_ascii_lowercase();
-    let Some(at) = GENERIC_KEYWORDS.iter().filter_map(|k| lower.find(k)).min() else {
-        return false;
-    };
     let b = name_text.as_bytes();
-    at > 0 && b[at - 1].is_ascii_lowercase() && b[at].is_ascii_lowercase()
+    let mut any = false;
+    for k in GENERIC_KEYWORDS {
+        for (at, _) in lower.match_indices(k) {
+            any = true;
+            if at == 0 || !(b[at - 1].is_ascii_lowercase() && b[at].is_ascii_lowercase()) {
+                return false;
+            }
+        }
+    }
+    any
 }
 
 /// Whether the keyword that starts the match at `start` (after one boundary character) ends
@@ -939,7 +1024,23 @@ impl Detector for Secrets {
             let view = layer.canonical();
             let s = view.as_str();
             let relay = layer.relayed() && !matches!(layer.origin(), Origin::Original);
-            if relay || !may_hold_secret(s) {
+            if relay {
+                continue;
+            }
+            if !may_hold_secret(s) {
+                // Prose without token syntax can still give a password in words ("the
+                // default password is 'blooberry'").
+                if let Some(g) = &self.generic {
+                    generic_hits.clear();
+                    generic_hits.extend(g.prose_words.find_iter(s).map(|m| m.range()));
+                    if !generic_hits.is_empty() {
+                        seen.clear();
+                        let regions = windows(&generic_hits, PROSE_REACH, s.len());
+                        each_match(&g.prose, s, &regions, |caps| {
+                            self.password(caps, true, s, layer, original, &mut seen, out);
+                        });
+                    }
+                }
                 continue;
             }
             run.clear();
@@ -979,7 +1080,15 @@ impl Detector for Secrets {
                     }
                     let v = &s[range.clone()];
                     let lower = v.to_ascii_lowercase();
-                    let example = (!rule.context && EXAMPLE_RUNS.iter().any(|r| lower.contains(r)))
+                    // A value the match names (`ipapi_key=…`: the provider's keyword comes
+                    // before the secret) has the name as evidence; a token known only by its
+                    // format (`sk-ant-…abc123…`) is dropped when it reads like a made-up example.
+                    let named = rule.context
+                        || caps.get_match().is_some_and(|m| {
+                            let before = s[m.start()..range.start].to_ascii_lowercase();
+                            rule.keywords.iter().any(|k| before.contains(k.as_str()))
+                        });
+                    let example = (!named && EXAMPLE_RUNS.iter().any(|r| lower.contains(r)))
                         || truncated(s, range.end);
                     if rule.entropy.is_some_and(|e| entropy(v) < e)
                         || (rule.context && !plausible_value(v))
@@ -1006,6 +1115,16 @@ impl Detector for Secrets {
                     let range = match (caps.get_group(1), caps.get_group(2)) {
                         (Some(name), Some(value)) => {
                             if generic_name_stop(&s[name.range()]) || mid_word(s, name.range()) {
+                                return;
+                            }
+                            // Named only by a space (`token 5zS0…`, not `token = …`): prose
+                            // ("**Key Components**", "filled with secrets pic.twitter.com/…")
+                            // unless the value has a digit and is not a link.
+                            let v = &s[value.range()];
+                            if !s[name.end..value.start].contains(['=', ':'])
+                                && (!v.bytes().any(|c| c.is_ascii_digit())
+                                    || (v.contains('/') && v.contains('.')))
+                            {
                                 return;
                             }
                             value.range()
@@ -1035,39 +1154,13 @@ impl Detector for Secrets {
                         0.7,
                     ));
                 });
-                let mut password = |caps: &Captures| {
-                    let (range, quoted) = match caps.get_group(1) {
-                        Some(name) if caps.group_len() > 2 => {
-                            if generic_name_stop(&s[name.range()]) || mid_word(s, name.range()) {
-                                return;
-                            }
-                            match (2..5).find_map(|i| caps.get_group(i).map(|g| (i, g))) {
-                                Some((i, v)) => (v.range(), i < 4),
-                                None => return,
-                            }
-                        }
-                        // The prose form: group 1 is the password.
-                        Some(v) => (v.range(), true),
-                        None => return,
-                    };
-                    let v = &s[range.clone()];
-                    if !plausible_password(v, quoted) || self.ignored(v) || overlaps(&seen, &range)
-                    {
-                        return;
-                    }
-                    seen.push(range.clone());
-                    out.push(self.finding(
-                        "secret.password",
-                        "Password assigned to a password-like name",
-                        layer,
-                        original,
-                        range,
-                        0.8,
-                    ));
-                };
-                each_anchored(&g.passwords, s, &generic_hits, GENERIC_REACH, &mut password);
+                each_anchored(&g.passwords, s, &generic_hits, GENERIC_REACH, |caps| {
+                    self.password(caps, false, s, layer, original, &mut seen, out);
+                });
                 let regions = windows(&generic_hits, PROSE_REACH, s.len());
-                each_match(&g.prose, s, &regions, &mut password);
+                each_match(&g.prose, s, &regions, |caps| {
+                    self.password(caps, true, s, layer, original, &mut seen, out);
+                });
             }
         }
         Ok(())
