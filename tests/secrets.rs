@@ -100,6 +100,27 @@ fn database_uri_password_is_the_secret_not_the_whole_uri() {
 }
 
 #[test]
+fn weak_word_passwords_in_uris_are_credentials_but_variables_are_not() {
+    // In `scheme://user:secret@host` the URI is the evidence: `secret` is a (weak) password
+    // there, while `password = "secret"` alone reads as a placeholder.
+    let g = guard("");
+    assert_secret_span(&g, "postgresql://user:secret@localhost:5433/db", "secret");
+    assert_secret_span(
+        &g,
+        "amqp://user:password@rabbitmq.example.com/queue",
+        "password",
+    );
+    for text in [
+        "amqps://user:$password@localhost",
+        "postgres://user:${DB_PASSWORD}@db:5432/app",
+        "mysql://root:<password>@127.0.0.1/app",
+        "redis://default:****@cache:6379",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
 fn bearer_token_in_an_authorization_header_is_found() {
     let ids = secret_ids(
         &guard(""),

@@ -163,6 +163,9 @@ struct Rule {
     /// When every match contains one of the rule's keywords and is at most this long, the rule
     /// runs only in windows around keyword occurrences instead of over the whole text.
     window: Option<usize>,
+    /// The secret is a URI's password (`scheme://user:secret@host`): the URI itself is the
+    /// evidence, so a weak word (`secret`, `password`) is still a password there.
+    uri_password: bool,
 }
 
 /// Longest match that is still searched in windows around keywords.
@@ -582,17 +585,25 @@ const PLACEHOLDER_VALUES: &[&str] = &[
 
 /// Whether `v` looks like a placeholder, template or example rather than a secret.
 fn placeholder(v: &str) -> bool {
+    placeholder_value(v) || placeholder_shape(v)
+}
+
+/// Whether `v` is a word that stands for a value (`password`, `null`, `<token>`).
+fn placeholder_value(v: &str) -> bool {
     let lower = v.to_ascii_lowercase();
-    if PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w)) {
-        return true;
-    }
     let bare = lower.trim_matches(|c: char| {
         matches!(
             c,
             '"' | '\'' | '`' | '[' | ']' | '(' | ')' | '<' | '>' | ':'
         )
     });
-    if PLACEHOLDER_VALUES.contains(&bare) {
+    PLACEHOLDER_VALUES.contains(&bare)
+}
+
+/// Whether `v` is an example, a template, a reference or a value too regular to be random.
+fn placeholder_shape(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    if PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w)) {
         return true;
     }
     // A shell or template variable: `$PASSWORD`, `${TOKEN}`, `$_ENV`, `$password`.
@@ -734,6 +745,9 @@ impl Secrets {
                 context: d.token.is_some(),
                 keywords: d.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
                 window,
+                uri_password: pattern.contains("://")
+                    && pattern.contains(":([")
+                    && pattern.contains(")@"),
             });
         }
         let generic = if config.generic {
@@ -816,7 +830,12 @@ impl Secrets {
 
     /// Whether the value is allowlisted, a stopword hit or a placeholder.
     fn ignored(&self, v: &str) -> bool {
-        if placeholder(v) || self.allow.iter().any(|a| a == v) {
+        placeholder_value(v) || self.ignored_shape(v)
+    }
+
+    /// [`Self::ignored`] without the placeholder words (for a URI's password).
+    fn ignored_shape(&self, v: &str) -> bool {
+        if placeholder_shape(v) || self.allow.iter().any(|a| a == v) {
             return true;
         }
         if !self.stopwords.is_empty() {
@@ -1093,7 +1112,11 @@ impl Detector for Secrets {
                     if rule.entropy.is_some_and(|e| entropy(v) < e)
                         || (rule.context && !plausible_value(v))
                         || example
-                        || self.ignored(v)
+                        || if rule.uri_password {
+                            self.ignored_shape(v)
+                        } else {
+                            self.ignored(v)
+                        }
                         || overlaps(&seen, &range)
                     {
                         return;
