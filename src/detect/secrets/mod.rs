@@ -583,11 +583,6 @@ const PLACEHOLDER_VALUES: &[&str] = &[
     "key",
 ];
 
-/// Whether `v` looks like a placeholder, template or example rather than a secret.
-fn placeholder(v: &str) -> bool {
-    placeholder_value(v) || placeholder_shape(v)
-}
-
 /// Whether `v` is a word that stands for a value (`password`, `null`, `<token>`).
 fn placeholder_value(v: &str) -> bool {
     let lower = v.to_ascii_lowercase();
@@ -1193,6 +1188,11 @@ impl Detector for Secrets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether `v` looks like a placeholder, template or example rather than a secret.
+    fn placeholder(v: &str) -> bool {
+        placeholder_value(v) || placeholder_shape(v)
+    }
 
     #[test]
     fn prose_without_token_syntax_cannot_hold_a_secret() {
