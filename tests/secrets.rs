@@ -193,6 +193,47 @@ fn passwords_assigned_or_given_in_prose_are_found() {
 }
 
 #[test]
+fn compound_names_uuid_tokens_and_yaml_block_values_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        // `jwtsecret` is one compound word, unlike `notoken`.
+        (
+            "oauthproviders:\n  jwtsecret: \"7`D'}/vYR)T;W\\5]EBrf;_&k>qX??]G&3CF=;@vyrVBp\"\n",
+            "7`D'}/vYR)T;W\\5]EBrf;_&k>qX??]G&3CF=;@vyrVBp",
+        ),
+        // Legacy npm tokens and Jenkins tokens are UUIDs under a token's name.
+        (
+            "readonly static string jenkinsToken = \"df490bc6-ef6e-4f6a-99a0-b03d26cb56f9\";",
+            "df490bc6-ef6e-4f6a-99a0-b03d26cb56f9",
+        ),
+        // A YAML value on the line after its key.
+        (
+            "mapboxApiKey:\n  'pk.eyJ1Ijoia3Jpc3R3IiwiYSI6ImNqbGg1N242NTFl.lUneM-o3NucXN189EYyXxQ',\n",
+            "pk.eyJ1Ijoia3Jpc3R3IiwiYSI6ImNqbGg1N242NTFl.lUneM-o3NucXN189EYyXxQ",
+        ),
+        // An Azure DevOps token in its older 52-character base32 form.
+        (
+            "    ado_pat =  \"iyfmob6xjrfmit67anxbot64umfx2clwx7dz5ynxi4q2z3uqegvq\"",
+            "iyfmob6xjrfmit67anxbot64umfx2clwx7dz5ynxi4q2z3uqegvq",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // UUIDs under request, trace or object ids are not credentials.
+    for text in [
+        "csrf_token = \"123e4567-e89b-12d3-a456-426614174000\"",
+        "auth_request_id = \"123e4567-e89b-12d3-a456-426614174000\"",
+        "notoken = \"Zq81Lm0Xv7Tr5Kp2Wc3Nb6Hd\"",
+    ] {
+        assert!(
+            secret_ids(&g, text).is_empty(),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
+}
+
+#[test]
 fn prose_and_markup_around_secret_words_are_not_secrets() {
     let g = guard("");
     for text in [

@@ -36,12 +36,12 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
         (
             "noseyparker",
             "noseyparker_rule_examples.jsonl",
-            Some((0.83, 0.13)),
+            Some((0.84, 0.14)),
         ),
         (
             "kingfisher",
             "kingfisher_rule_examples.jsonl",
-            Some((0.86, 0.05)),
+            Some((0.87, 0.05)),
         ),
         ("llm-guard", "llm_guard_secrets_tests.jsonl", None),
     ];

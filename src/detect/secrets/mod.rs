@@ -361,7 +361,7 @@ struct Generic {
     entropy: f32,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key|encryption[_.-]?key|key|access|private)(?-u:[\w.-]){0,20}?)["'`]?(?:[ \t]{0,30}(?:=|:=|:|=>|value[ \t]*=)[ \t]{0,30}|[ \t]{1,3})["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key|encryption[_.-]?key|key|access|private)(?-u:[\w.-]){0,20}?)["'`]?(?:[ \t]{0,30}(?:=|:=|:|=>|value[ \t]*=)[ \t]{0,30}|:[ \t]*\r?\n[ \t]{1,30}|[ \t]{1,3})["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
 
 /// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
 /// fake values.
@@ -462,7 +462,7 @@ fn generic_name_stop(name: &str) -> bool {
 /// or given as the value of a keyed entry (`<add key="SmtpPassword" value="…"/>`). A password
 /// needs less randomness than an unnamed secret: the name is the evidence. Quotes may be
 /// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|pass))\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:=|=|:|value[ \t]*=)[ \t]{0,30}(?:\\?"([^"\s\\]{6,128})\\?"|\\?'([^'\s\\]{6,128})\\?'|([^\s"'`,;()\\]{6,128}))"#;
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|pass))\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:=|=|:|value[ \t]*=)[ \t]{0,30}(?:\\?"([^"\s]{6,128})"|\\?'([^'\s]{6,128})'|([^\s"'`,;()\\]{6,128}))"#;
 
 /// Passwords given in prose: "the (default) password (for user 'x') is 'hunter22'", "my wifi
 /// password is Summer2024!". Group 1 is a quoted value, group 2 an unquoted one.
@@ -666,6 +666,30 @@ fn identifier_like(v: &str) -> bool {
         })
 }
 
+/// A name under which a UUID is a credential (`jenkinsToken`, `npm _authToken`,
+/// `tatum_secret_key`), not a request or object id (`request_token_id`, `keyId`).
+fn uuid_credential_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "token", "secret", "password", "apikey", "api_key", "api-key", "auth",
+    ]
+    .iter()
+    .any(|k| lower.contains(k))
+        && !lower.trim_end_matches(['"', '\'', '`']).ends_with("id")
+        && ![
+            "csrf",
+            "xsrf",
+            "request",
+            "trace",
+            "correlation",
+            "idempotency",
+            "nonce",
+            "state",
+        ]
+        .iter()
+        .any(|k| lower.contains(k))
+}
+
 fn uuid_like(v: &str) -> bool {
     let b = v.as_bytes();
     b.len() == 36
@@ -677,9 +701,12 @@ fn uuid_like(v: &str) -> bool {
 
 impl Generic {
     /// Whether a generic candidate passes the charset and entropy checks.
-    fn accepts(&self, v: &str) -> bool {
+    fn accepts(&self, v: &str, uuid_ok: bool) -> bool {
         let v = v.trim_end_matches(['.', ',']);
-        if v.len() < 12 || uuid_like(v) {
+        if uuid_like(v) {
+            return uuid_ok;
+        }
+        if v.len() < 12 {
             return false;
         }
         let lower = v.bytes().any(|c| c.is_ascii_lowercase());
@@ -878,7 +905,8 @@ impl Secrets {
         // An unquoted value may end a sentence or a list: `… is Summer2024!.`, `pw=abc123,`.
         let v = &s[range.clone()];
         let v = if quoted {
-            v
+            // The backslash of an escaped closing quote (`\"goodspec\"`).
+            v.strip_suffix('\\').unwrap_or(v)
         } else {
             v.trim_end_matches(['.', ',', ';', ':', '?', ')'])
         };
@@ -945,13 +973,23 @@ fn mid_word(s: &str, name: Range<usize>) -> bool {
     for k in GENERIC_KEYWORDS {
         for (at, _) in lower.match_indices(k) {
             any = true;
-            if at == 0 || !(b[at - 1].is_ascii_lowercase() && b[at].is_ascii_lowercase()) {
+            if at == 0
+                || !(b[at - 1].is_ascii_lowercase() && b[at].is_ascii_lowercase())
+                || SECRET_COMPOUNDS.iter().any(|p| lower[..at].ends_with(p))
+            {
                 return false;
             }
         }
     }
     any
 }
+
+/// Words that form one lowercase compound with a secret word and keep its meaning
+/// (`jwtsecret`, `clientsecret`, `apitoken`, `rootpassword`).
+const SECRET_COMPOUNDS: &[&str] = &[
+    "jwt", "api", "app", "client", "db", "auth", "session", "bot", "access", "admin", "root",
+    "master", "refresh", "bearer", "oauth", "webhook", "signing", "shared", "consumer",
+];
 
 /// Whether the keyword that starts the match at `start` (after one boundary character) ends
 /// where its word does in the text's own casing: `sumObj` holds `sumo` case-insensitively, but
@@ -1130,8 +1168,10 @@ impl Detector for Secrets {
             if let (true, Some(g)) = (generic, &self.generic) {
                 generic_hits.sort_by_key(|h| h.start);
                 each_anchored(&g.re, s, &generic_hits, GENERIC_REACH, |caps| {
+                    let mut uuid_ok = false;
                     let range = match (caps.get_group(1), caps.get_group(2)) {
                         (Some(name), Some(value)) => {
+                            uuid_ok = uuid_credential_name(&s[name.range()]);
                             if generic_name_stop(&s[name.range()]) || mid_word(s, name.range()) {
                                 return;
                             }
@@ -1155,7 +1195,7 @@ impl Detector for Secrets {
                     let v = s[range.clone()].trim_end_matches(['.', ',']);
                     let range = range.start..range.start + v.len();
                     if !plausible_value(v)
-                        || !g.accepts(v)
+                        || !g.accepts(v, uuid_ok)
                         || truncated(s, range.end)
                         || self.ignored(v)
                         || overlaps(&seen, &range)
