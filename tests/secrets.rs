@@ -107,10 +107,12 @@ fn weak_word_passwords_in_uris_are_credentials_but_variables_are_not() {
     assert_secret_span(&g, "postgresql://user:secret@localhost:5433/db", "secret");
     assert_secret_span(
         &g,
-        "amqp://user:password@rabbitmq.example.com/queue",
+        "amqp://billing:password@rabbitmq.internal/queue",
         "password",
     );
     for text in [
+        // `user:password` names itself on both sides: the documentation idiom.
+        "amqp://user:password@rabbitmq.example.com/queue",
         "amqps://user:$password@localhost",
         "postgres://user:${DB_PASSWORD}@db:5432/app",
         "mysql://root:<password>@127.0.0.1/app",
@@ -230,6 +232,50 @@ fn compound_names_uuid_tokens_and_yaml_block_values_are_found() {
             "{text}: {:?}",
             secret_ids(&g, text)
         );
+    }
+}
+
+#[test]
+fn code_identifiers_types_and_number_literals_are_not_secrets() {
+    // Lines of real code (Windows bindings, libc, botocore, syn) that name a password, a key or
+    // a token without holding one.
+    let g = guard("");
+    for text in [
+        "    pub lpszPassword: windows_sys::core::PWSTR,",
+        "pub const IFLA_VXLAN_LOCALBYPASS: _bindgen_ty_24 = 4;",
+        "            self.password = config['password']",
+        "        formatter.field(\"colon2_token\", &self.colon2_token);",
+        "        creds = RefreshableCredentials.create_from_metadata(",
+        "pub const HKEY_CURRENT_USER: HKEY = -2147483647i32 as _;",
+        "pub const PrivateKeyExportable: X509CertificateTemplatePrivateKeyFlag = 16i32;",
+        "            basic_auth = self._construct_basic_auth(username, password)",
+        "            // Scale pass: 2-vector",
+        "        u'machine {hostname} login token password {auth_token}'",
+        "    /// let url = Url::parse(\"https://user:password@example.com\");",
+        "pub const Ndis802_11Encryption2KeyAbsent: NDIS_802_11_WEP_STATUS = 4i32;",
+    ] {
+        assert!(
+            secret_ids(&g, text).is_empty(),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
+    // Random tokens whose letters do not read as words stay secrets.
+    for (text, secret) in [
+        (
+            "sumologic_access_id_token = \"sug5XpdpaoxtOH\"",
+            "sug5XpdpaoxtOH",
+        ),
+        (
+            "atlassian_key = \"DjayBenyJrtpvydFCzAphcqc\"",
+            "DjayBenyJrtpvydFCzAphcqc",
+        ),
+        (
+            "discord_secret = \"57191826199062344565574313291212\"",
+            "57191826199062344565574313291212",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
     }
 }
 

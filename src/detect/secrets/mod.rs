@@ -275,6 +275,8 @@ fn plausible_value(v: &str) -> bool {
     // `$VAR`, `[PASSWORD]`, `{value}`, `%s`, `<token>`: references and templates.
     !v.starts_with(['$', '[', '{', '%', '<'])
         && !constant_case(v)
+        && !code_identifier(v)
+        && !number_literal(v)
         && (v.len() < 12 || digit || (mixed && !camel_case(v)))
         // Base64 of leading zero bytes (`AAAA…`) is a common token start, not a placeholder.
         && longest_run(v.trim_start_matches('A')) < 6
@@ -283,10 +285,125 @@ fn plausible_value(v: &str) -> bool {
 /// An identifier in CONSTANT_CASE (`CF_R2_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`): an
 /// environment variable's name, not its value.
 fn constant_case(v: &str) -> bool {
+    let segments = v.split('_').filter(|g| !g.is_empty());
+    let words = segments
+        .clone()
+        .filter(|g| g.len() >= 3 && g.bytes().all(|c| c.is_ascii_uppercase()))
+        .count();
     v.bytes()
         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
-        && v.split('_').filter(|g| !g.is_empty()).count() >= 3
-        && v.bytes().filter(u8::is_ascii_digit).count() <= 2
+        && segments.count() >= 2
+        && words >= 1
+        && (v.bytes().filter(u8::is_ascii_digit).count() <= 3 || words >= 3)
+}
+
+/// A number literal of code, marked as one by a sign, digit separators, a type suffix or a hex
+/// prefix (`-2147483552i32`, `1_000_000u64`, `0x7fff_ffff`). Plain digits are not: numeric
+/// client secrets and ids exist.
+fn number_literal(v: &str) -> bool {
+    if v.bytes().all(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let v = v.strip_prefix('-').unwrap_or(v);
+    let v = [
+        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+        "f32", "f64",
+    ]
+    .iter()
+    .find_map(|t| v.strip_suffix(t))
+    .unwrap_or(v);
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => {
+            !hex.is_empty()
+                && hex.len() <= 20
+                && hex.bytes().all(|c| c.is_ascii_hexdigit() || c == b'_')
+        }
+        None => !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit() || c == b'_'),
+    }
+}
+
+/// The documentation idiom `scheme://user:password@host` (or `username:pass`): both halves
+/// name themselves. A weak real password (`user:secret@`, `app:hunter2@`) is still reported.
+fn uri_placeholder_pair(s: &str, password: Range<usize>) -> bool {
+    let pw = s[password.clone()].to_ascii_lowercase();
+    let Some(before) = s[..password.start].strip_suffix(':') else {
+        return false;
+    };
+    let user = before
+        .rsplit_once("//")
+        .map_or(before, |(_, u)| u)
+        .to_ascii_lowercase();
+    ["password", "pass", "passwd", "pwd"].contains(&pw.as_str())
+        && ["user", "username", "usr", "login", "name", "myuser"].contains(&user.as_str())
+}
+
+/// A code expression made of identifiers (`RefreshableCredentials.create_from_metadata`,
+/// `&self.colon2_token`, `SpGetTbalSupplementalCredsFn`, `endOfRuleState`): three quarters of
+/// its letters are in words, fragments of three or more letters with a vowel and no run of four
+/// consonants. A random token's case changes every character or two and its fragments do not
+/// read as words (`sug5XpdpaoxtOH`, `DjayBenyJrtpvyd`).
+fn code_identifier(v: &str) -> bool {
+    let v = v.trim_start_matches(['&', '*']).trim_end_matches("()");
+    let b = v.as_bytes();
+    if !b
+        .first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        || !b
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':'))
+        || b.iter().filter(|c| c.is_ascii_digit()).count() > 6
+        || b.windows(2)
+            .filter(|w| !w[0].is_ascii_digit() && w[1].is_ascii_digit())
+            .count()
+            + usize::from(b[0].is_ascii_digit())
+            > 2
+    {
+        return false;
+    }
+    let word = |f: &[u8]| {
+        let mut run = 0;
+        let mut vowel = false;
+        for c in f {
+            if matches!(
+                c.to_ascii_lowercase(),
+                b'a' | b'e' | b'i' | b'o' | b'u' | b'y'
+            ) {
+                vowel = true;
+                run = 0;
+            } else {
+                run += 1;
+                if run >= 4 {
+                    return false;
+                }
+            }
+        }
+        f.len() >= 3 && vowel
+    };
+    // Split the letters into fragments: at non-letters, before a capital that follows a
+    // lowercase letter, and before the last capital of a run followed by a lowercase letter
+    // (`HTTPServer` is `HTTP` + `Server`).
+    let (mut letters, mut in_words, mut fragments, mut start) = (0usize, 0usize, 0usize, None);
+    for i in 0..=b.len() {
+        let c = b.get(i).copied().unwrap_or(b'.');
+        let boundary = !c.is_ascii_alphabetic()
+            || (i > 0
+                && c.is_ascii_uppercase()
+                && (b[i - 1].is_ascii_lowercase()
+                    || (b[i - 1].is_ascii_uppercase()
+                        && b.get(i + 1).is_some_and(u8::is_ascii_lowercase))));
+        if boundary && let Some(s0) = start.take() {
+            let f = &b[s0..i];
+            fragments += 1;
+            if word(f) {
+                in_words += f.len();
+            }
+        }
+        if c.is_ascii_alphabetic() {
+            letters += 1;
+            start.get_or_insert(i);
+        }
+    }
+    fragments >= 2 && letters > 0 && in_words * 4 >= letters * 3
 }
 
 /// An identifier in camelCase or PascalCase (`searchConfluenceUsingCql`): capitals each start a
@@ -344,7 +461,7 @@ fn context_regex(keywords: &[String], token: &str) -> String {
         }
     }
     format!(
-        r#"(?:(?:\A|[^A-Za-z])(?i:{whole})|[a-z0-9](?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?["'`]?(?:[ \t]{{1,3}}(?-i:string|String|str)|[ \t]{{0,3}}:[ \t]{{0,3}}(?-i:string|String|str|&str|&'static str))?[ \t]{{0,3}}(?:=|:=|::=|:::=|\.=|:|=>|->|\|\||>\s{{0,16}}|["'`][ \t]{{0,3}},)[ \t]{{0,24}}(?:["'`]|\b[A-Za-z]{{1,16}} )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
+        r#"(?:(?:\A|[^A-Za-z])(?i:{whole})|[a-z0-9](?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?["'`]?(?:[ \t]{{1,3}}(?-i:string|String|str)|[ \t]{{0,3}}:[ \t]{{0,3}}(?-i:string|String|str|&str|&'static str))?[ \t]{{0,3}}(?:=|:=|::=|:::=|\?=|\.=|:|=>|->|\|\||>\s{{0,16}}|["'`][ \t]{{0,3}},)[ \t]{{0,24}}(?:["'`]|\b[A-Za-z]{{1,16}} )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
         whole = whole.join("|"),
         camel = camel.join("|"),
     )
@@ -361,7 +478,7 @@ struct Generic {
     entropy: f32,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key|encryption[_.-]?key|key|access|private)(?-u:[\w.-]){0,20}?)["'`]?(?:[ \t]{0,30}(?:=|:=|:|=>|value[ \t]*=)[ \t]{0,30}|:[ \t]*\r?\n[ \t]{1,30}|[ \t]{1,3})["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:["'`][ \t]{0,3},[ \t]{0,3}|["'`]?(?:[ \t]{1,3}(?-i:string|String|str))?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|=|:|value[ \t]*=)[ \t]{0,30}|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
 
 /// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
 /// fake values.
@@ -462,7 +579,7 @@ fn generic_name_stop(name: &str) -> bool {
 /// or given as the value of a keyed entry (`<add key="SmtpPassword" value="…"/>`). A password
 /// needs less randomness than an unnamed secret: the name is the evidence. Quotes may be
 /// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|pass))\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:=|=|:|value[ \t]*=)[ \t]{0,30}(?:\\?"([^"\s]{6,128})"|\\?'([^'\s]{6,128})'|([^\s"'`,;()\\]{6,128}))"#;
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|pass))\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|value[ \t]*=)[ \t]{0,30}(?:\\?"([^"\s]{6,128})"|\\?'([^'\s]{6,128})'|([^\s"'`,;()\\]{6,128}))"#;
 
 /// Passwords given in prose: "the (default) password (for user 'x') is 'hunter22'", "my wifi
 /// password is Summer2024!". Group 1 is a quoted value, group 2 an unquoted one.
@@ -496,7 +613,14 @@ fn plausible_password(v: &str, quoted: bool) -> bool {
     if quoted {
         !identifier || v.bytes().all(|c| c.is_ascii_alphabetic())
     } else {
-        symbol_or_digit && !identifier && v.contains(|c: char| c.is_ascii_alphabetic())
+        // Unquoted code: calls, indexing, paths and type names (`config['user']`,
+        // `windows_sys::core::PWSTR`, `_bindgen_ty_3`).
+        let code = v.contains(['[', '(', '{', ')']) || v.contains("::") || v.contains("->");
+        symbol_or_digit
+            && !identifier
+            && !code
+            && !code_identifier(v)
+            && v.contains(|c: char| c.is_ascii_alphabetic())
     }
 }
 
@@ -528,17 +652,19 @@ const GENERIC_KEYWORDS: &[&str] = &[
     "privatekey",
     "private-key",
     "credential",
+    "creds",
     "signing",
     "encryption",
     "authorization",
     "key",
     "access",
     "private",
+    "auth",
 ];
 
 /// Generic keywords too common to name a secret unless they end the name (`api_key`,
 /// `STRIPE_ACCESS`, `buddynsPRIVATE`, not `key_down`, `access_level`, `private_mode`).
-const WEAK_KEYWORDS: &[&str] = &["key", "access", "private"];
+const WEAK_KEYWORDS: &[&str] = &["key", "access", "private", "auth"];
 
 /// Shannon entropy of `s` in bits per byte.
 pub(crate) fn entropy(s: &str) -> f32 {
@@ -599,6 +725,10 @@ fn placeholder_value(v: &str) -> bool {
 fn placeholder_shape(v: &str) -> bool {
     let lower = v.to_ascii_lowercase();
     if PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w)) {
+        return true;
+    }
+    // A format template: `{auth_token}`, `{0}`.
+    if v.starts_with('{') && v.contains('}') {
         return true;
     }
     // A shell or template variable: `$PASSWORD`, `${TOKEN}`, `$_ENV`, `$password`.
@@ -897,10 +1027,28 @@ impl Secrets {
             if generic_name_stop(&s[name.range()]) || mid_word(s, name.range()) {
                 return;
             }
-            match (2..5).find_map(|i| caps.get_group(i).map(|g| (i, g))) {
+            let (range, quoted) = match (2..5).find_map(|i| caps.get_group(i).map(|g| (i, g))) {
                 Some((i, v)) => (v.range(), i < 4),
                 None => return,
+            };
+            // Named only by `pass` (`DB_PASS`, `smtpPass`): the word must start there (not
+            // `LOCALBYPASS`) and the value be quoted or set with `=` (not `// Scale pass: 2-x`).
+            let n = &s[name.range()];
+            let lower = n.to_ascii_lowercase();
+            if !["password", "passwd", "pwd", "passphrase", "secret"]
+                .iter()
+                .any(|k| lower.contains(k))
+            {
+                let b = n.as_bytes();
+                let at = lower.rfind("pass").unwrap_or(0);
+                let starts_word = at == 0
+                    || !b[at - 1].is_ascii_alphabetic()
+                    || (b[at - 1].is_ascii_lowercase() && b[at] == b'P');
+                if !starts_word || (!quoted && !s[name.end..range.start].contains('=')) {
+                    return;
+                }
             }
+            (range, quoted)
         };
         // An unquoted value may end a sentence or a list: `… is Summer2024!.`, `pw=abc123,`.
         let v = &s[range.clone()];
@@ -1146,7 +1294,7 @@ impl Detector for Secrets {
                         || (rule.context && !plausible_value(v))
                         || example
                         || if rule.uri_password {
-                            self.ignored_shape(v)
+                            self.ignored_shape(v) || uri_placeholder_pair(s, range.clone())
                         } else {
                             self.ignored(v)
                         }
