@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Counts secret findings on text that holds no secrets: real source code and benign prose.
+
+The labelled rule samples (`tests/secrets_data.rs`) measure recall well but hold few hard
+negatives of the kind agents see every day: source files full of `token`, `password` and `key`
+identifiers, and chat text. This script runs `palisade scan` with only the secret detector over
+
+- real code: the Rust sources of every crate in the local cargo registry
+  (`~/.cargo/registry/src/*/*/src`) and the Python standard library and site-packages of the
+  running interpreter (the first 3,000 files), cut into 4 KiB pieces on line boundaries;
+- benign prose: the `benign_*`, jailbreak and PII files of `../shared/data` (skipped with a
+  message when missing).
+
+and prints every finding with the text before it, then a summary per corpus. Most findings on
+such text are false positives (a crate's test key is the rare exception: read the list).
+
+Usage (after `cargo build --release`):
+    python3 scripts/secret_false_positives.py [PATH_TO_PALISADE_BINARY]
+"""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared/data"
+CONFIG = '[checks]\ninput = ["secret"]\noutput = []\ntool_result = []\n'
+
+
+def code_pieces():
+    files = sorted(glob.glob(os.path.expanduser("~/.cargo/registry/src/*/*/src/**/*.rs"), recursive=True))
+    stdlib = sysconfig.get_paths()["stdlib"]
+    files += sorted(glob.glob(os.path.join(stdlib, "**/*.py"), recursive=True))[:3000]
+    for f in files:
+        try:
+            text = open(f, errors="replace").read()
+        except OSError:
+            continue
+        piece = ""
+        for line in text.splitlines(True):
+            piece += line
+            if len(piece) > 4096:
+                yield f, piece
+                piece = ""
+        if piece:
+            yield f, piece
+
+
+def prose_pieces():
+    if not DATA.is_dir():
+        print(f"SKIP: {DATA} is missing; benign prose not scanned", file=sys.stderr)
+        return
+    files = sorted(DATA.glob("injection/*.jsonl")) + sorted(DATA.glob("pii/*.jsonl"))
+    for f in files:
+        if "stdnum" in f.name:
+            continue
+        for line in open(f):
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if row.get("label", 0) == 1 and "injection" in str(f):
+                continue  # attacks are not benign text
+            text = row.get("text") or row.get("prompt") or ""
+            if isinstance(text, list):
+                text = " ".join(text)
+            if not text and "tokens" in row:
+                text = " ".join(row["tokens"])
+            if text:
+                yield str(f), text
+
+
+def scan(binary, config, pieces):
+    lines = "\n".join(json.dumps({"text": t, "id": i}) for i, (_, t) in enumerate(pieces))
+    out = subprocess.run(
+        [binary, "scan", "--config", config, "-"], input=lines, capture_output=True, text=True, check=True
+    ).stdout
+    findings = 0
+    for line in out.splitlines():
+        verdict = json.loads(line)
+        for f in verdict.get("findings", []):
+            if not f["detector"].startswith("secret."):
+                continue
+            findings += 1
+            path, text = pieces[verdict["id"]]
+            start, end = f["char_start"], f["char_end"]
+            print(f"{f['detector']}: {text[start:end]!r:.60} after {text[max(0, start - 50):start]!r} ({Path(path).name})")
+    return findings
+
+
+def main():
+    binary = sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "target/release/palisade")
+    if not os.path.exists(binary):
+        sys.exit(f"{binary} is missing: run `cargo build --release` first")
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as cfg:
+        cfg.write(CONFIG)
+    summary = []
+    for name, pieces in [("real code", list(code_pieces())), ("benign prose", list(prose_pieces()))]:
+        found = scan(binary, cfg.name, pieces)
+        mb = sum(len(t.encode()) for _, t in pieces) / 1e6
+        summary.append(f"{name}: {len(pieces)} pieces, {mb:.1f} MB, {found} secret findings")
+    os.unlink(cfg.name)
+    print("\n".join(summary))
+
+
+if __name__ == "__main__":
+    main()
