@@ -105,14 +105,14 @@ fn weak_word_passwords_in_uris_are_credentials_but_variables_are_not() {
     // there, while `password = "secret"` alone reads as a placeholder.
     let g = guard("");
     assert_secret_span(&g, "postgresql://user:secret@localhost:5433/db", "secret");
+    // Even the documentation idiom `user:password`: three labelled sources count it, and
+    // redacting it costs nothing.
     assert_secret_span(
         &g,
-        "amqp://billing:password@rabbitmq.internal/queue",
+        "amqp://user:password@rabbitmq.example.com/queue",
         "password",
     );
     for text in [
-        // `user:password` names itself on both sides: the documentation idiom.
-        "amqp://user:password@rabbitmq.example.com/queue",
         "amqps://user:$password@localhost",
         "postgres://user:${DB_PASSWORD}@db:5432/app",
         "mysql://root:<password>@127.0.0.1/app",
@@ -236,6 +236,32 @@ fn compound_names_uuid_tokens_and_yaml_block_values_are_found() {
 }
 
 #[test]
+fn secrets_pasted_into_chat_prompts_are_found() {
+    // The prompts of LLM Guard's secret scanner tests: a user pastes a key while asking for
+    // help. A documentation key under its provider's name counts too (it gets pasted as real).
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "I need to pass a key\naws_secret_access_key=\"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ),
+        (
+            "My github token is: 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",
+            "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",
+        ),
+        (
+            "Use this URL: https://username:password@llm-guard.com",
+            "password",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // A documentation key known only by its format stays an example.
+    assert!(secret_ids(&g, "aws_access_key: AKIAIOSFODNN7EXAMPLE").is_empty());
+    assert!(secret_ids(&g, "Just a simple prompt").is_empty());
+}
+
+#[test]
 fn code_identifiers_types_and_number_literals_are_not_secrets() {
     // Lines of real code (Windows bindings, libc, botocore, syn) that name a password, a key or
     // a token without holding one.
@@ -251,7 +277,6 @@ fn code_identifiers_types_and_number_literals_are_not_secrets() {
         "            basic_auth = self._construct_basic_auth(username, password)",
         "            // Scale pass: 2-vector",
         "        u'machine {hostname} login token password {auth_token}'",
-        "    /// let url = Url::parse(\"https://user:password@example.com\");",
         "pub const Ndis802_11Encryption2KeyAbsent: NDIS_802_11_WEP_STATUS = 4i32;",
     ] {
         assert!(

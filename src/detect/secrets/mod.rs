@@ -322,21 +322,6 @@ fn number_literal(v: &str) -> bool {
     }
 }
 
-/// The documentation idiom `scheme://user:password@host` (or `username:pass`): both halves
-/// name themselves. A weak real password (`user:secret@`, `app:hunter2@`) is still reported.
-fn uri_placeholder_pair(s: &str, password: Range<usize>) -> bool {
-    let pw = s[password.clone()].to_ascii_lowercase();
-    let Some(before) = s[..password.start].strip_suffix(':') else {
-        return false;
-    };
-    let user = before
-        .rsplit_once("//")
-        .map_or(before, |(_, u)| u)
-        .to_ascii_lowercase();
-    ["password", "pass", "passwd", "pwd"].contains(&pw.as_str())
-        && ["user", "username", "usr", "login", "name", "myuser"].contains(&user.as_str())
-}
-
 /// A code expression made of identifiers (`RefreshableCredentials.create_from_metadata`,
 /// `&self.colon2_token`, `SpGetTbalSupplementalCredsFn`, `endOfRuleState`): three quarters of
 /// its letters are in words, fragments of three or more letters with a vowel and no run of four
@@ -721,10 +706,17 @@ fn placeholder_value(v: &str) -> bool {
     PLACEHOLDER_VALUES.contains(&bare)
 }
 
-/// Whether `v` is an example, a template, a reference or a value too regular to be random.
-fn placeholder_shape(v: &str) -> bool {
+/// Whether `v` is an example, a template, a reference or a value too regular to be random;
+/// `example_word` says whether the word `example` alone makes a placeholder. A value the match
+/// names (`aws_secret_access_key="wJalr…EXAMPLEKEY"`) is
+/// reported even so: documentation keys get pasted as real ones, and redacting one costs
+/// nothing. A token known only by its format (`AKIAIOSFODNN7EXAMPLE`) is not.
+fn placeholder_shape_with(v: &str, example_word: bool) -> bool {
     let lower = v.to_ascii_lowercase();
-    if PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w)) {
+    if PLACEHOLDER_WORDS
+        .iter()
+        .any(|w| (example_word || *w != "example") && lower.contains(w))
+    {
         return true;
     }
     // A format template: `{auth_token}`, `{0}`.
@@ -987,7 +979,12 @@ impl Secrets {
 
     /// [`Self::ignored`] without the placeholder words (for a URI's password).
     fn ignored_shape(&self, v: &str) -> bool {
-        if placeholder_shape(v) || self.allow.iter().any(|a| a == v) {
+        self.ignored_shape_with(v, true)
+    }
+
+    /// [`Self::ignored_shape`], with `example_word` as in [`placeholder_shape_with`].
+    fn ignored_shape_with(&self, v: &str, example_word: bool) -> bool {
+        if placeholder_shape_with(v, example_word) || self.allow.iter().any(|a| a == v) {
             return true;
         }
         if !self.stopwords.is_empty() {
@@ -1294,7 +1291,9 @@ impl Detector for Secrets {
                         || (rule.context && !plausible_value(v))
                         || example
                         || if rule.uri_password {
-                            self.ignored_shape(v) || uri_placeholder_pair(s, range.clone())
+                            self.ignored_shape_with(v, false)
+                        } else if named {
+                            placeholder_value(v) || self.ignored_shape_with(v, false)
                         } else {
                             self.ignored(v)
                         }
@@ -1379,7 +1378,7 @@ mod tests {
 
     /// Whether `v` looks like a placeholder, template or example rather than a secret.
     fn placeholder(v: &str) -> bool {
-        placeholder_value(v) || placeholder_shape(v)
+        placeholder_value(v) || placeholder_shape_with(v, true)
     }
 
     #[test]
