@@ -262,6 +262,46 @@ fn secrets_pasted_into_chat_prompts_are_found() {
 }
 
 #[test]
+fn passwords_on_command_lines_are_found() {
+    // Shell history and runbooks: a password given to a tool as a flag.
+    let g = guard("");
+    for (text, secret) in [
+        ("mysql -u root -pS3cr3tPw! mydb", "S3cr3tPw!"),
+        (
+            "sshpass -p \"Winter2024!\" ssh admin@10.0.0.5",
+            "Winter2024!",
+        ),
+        ("net user administrator P@ssw0rd123 /add", "P@ssw0rd123"),
+        ("pgcli --password Kx92mLq7vZ", "Kx92mLq7vZ"),
+        (
+            "curl --cacert ca.crt -u elastic:P@ssw0rd$1 https://localhost:9200",
+            "P@ssw0rd$1",
+        ),
+        (
+            "curl -k -X POST https://host:11222/rest \\\n  -u developer:yqDVtkqPECriaLRi",
+            "yqDVtkqPECriaLRi",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // A prompt for the password, a variable, a file of it, or a bare word.
+    for text in [
+        "mysql -u root -p mydb",
+        "mysql -u root -p$MYSQL_PWD",
+        "app --password $PASS",
+        "net user bob * /add",
+        "use --password-file /etc/pw",
+        "run --password config",
+    ] {
+        assert!(
+            secret_ids(&g, text).is_empty(),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
+}
+
+#[test]
 fn code_identifiers_types_and_number_literals_are_not_secrets() {
     // Lines of real code (Windows bindings, libc, botocore, syn) that name a password, a key or
     // a token without holding one.
