@@ -9,7 +9,6 @@
 
 mod checksum;
 mod entity;
-mod literals;
 mod national;
 mod person;
 mod place;
@@ -17,6 +16,7 @@ mod recognize;
 mod stack;
 mod vault;
 mod words;
+mod wordset;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};

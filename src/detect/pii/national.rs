@@ -12,8 +12,8 @@ use std::ops::Range;
 use regex_automata::meta::Regex;
 use serde::Deserialize;
 
-use super::literals::Literals;
 use super::stack::StackVec;
+use super::wordset::Literals;
 use crate::error::Error;
 
 /// The built-in table.

@@ -6,9 +6,9 @@ use std::ops::Range;
 
 use super::checksum;
 use super::entity::Entity;
-use super::literals::Literals;
 use super::person;
 use super::stack::StackVec;
+use super::wordset::Literals;
 
 /// A recognized value: its entity, byte range in the view, and score.
 #[derive(Clone, Debug, PartialEq)]
