@@ -281,6 +281,15 @@ fn passwords_on_command_lines_are_found() {
             "curl -k -X POST https://host:11222/rest \\\n  -u developer:yqDVtkqPECriaLRi",
             "yqDVtkqPECriaLRi",
         ),
+        (
+            "$cred = ConvertTo-SecureString \"6AAcfcdFBBeCF8fdD9FfBCE8052E057adD83a066\" -AsPlainText -Force",
+            "6AAcfcdFBBeCF8fdD9FfBCE8052E057adD83a066",
+        ),
+        // JSON quoted inside a string literal.
+        (
+            "\"\\\"awsSecretKey\\\":\\\"3lyTWqHMt5UySny2drdPYheRTEzrNux8Cn5JWFHL\\\",\" +",
+            "3lyTWqHMt5UySny2drdPYheRTEzrNux8Cn5JWFHL",
+        ),
     ] {
         assert_secret_span(&g, text, secret);
     }
@@ -290,6 +299,7 @@ fn passwords_on_command_lines_are_found() {
         "mysql -u root -p$MYSQL_PWD",
         "app --password $PASS",
         "net user bob * /add",
+        "$pw = ConvertTo-SecureString $plain -AsPlainText -Force",
         "use --password-file /etc/pw",
         "run --password config",
     ] {
