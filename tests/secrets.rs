@@ -174,6 +174,11 @@ fn passwords_assigned_or_given_in_prose_are_found() {
             "blooberry",
         ),
         ("my wifi password is Summer2024! thanks", "Summer2024!"),
+        ("The wifi key is Xk29vLm3Qz8p", "Xk29vLm3Qz8p"),
+        (
+            "the access token is ya29.a0AfH6SMBx8k2",
+            "ya29.a0AfH6SMBx8k2",
+        ),
         (
             "The default password for the user \"pyne-user\" is \"pyne\".",
             "pyne",
@@ -359,6 +364,8 @@ fn prose_and_markup_around_secret_words_are_not_secrets() {
     let g = guard("");
     for text in [
         "the password is required for login",
+        "The primary key is user_id1",
+        "the token is valid for 3600s",
         "you can bypass = 12345abc the check",
         "### **Key Components**\n- Identify and describe the modules",
         "- **Access Limitations**: Limitations on access to logs",

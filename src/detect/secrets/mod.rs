@@ -566,9 +566,10 @@ fn generic_name_stop(name: &str) -> bool {
 /// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
 const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|pass))\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|value[ \t]*=)[ \t]{0,30}(?:\\?"([^"\s]{6,128})"|\\?'([^'\s]{6,128})'|([^\s"'`,;()\\]{6,128}))"#;
 
-/// Passwords given in prose: "the (default) password (for user 'x') is 'hunter22'", "my wifi
-/// password is Summer2024!". Group 1 is a quoted value, group 2 an unquoted one.
-const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email))* (?:password|passphrase|passcode)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{6,64}))"#;
+/// Passwords and keys given in prose: "the (default) password (for user 'x') is 'hunter22'",
+/// "my wifi password is Summer2024!", "the API key is Xk29vLm3Qz8p". Group 1 is a quoted value,
+/// group 2 an unquoted one.
+const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{6,64}))"#;
 
 /// Words that let the prose form run on text without token syntax.
 const PROSE_WORDS: &[&str] = &["password", "passphrase", "passcode"];
