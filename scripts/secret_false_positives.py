@@ -8,6 +8,8 @@ identifiers, and chat text. This script runs `palisade scan` with only the secre
 - real code: the Rust sources of every crate in the local cargo registry
   (`~/.cargo/registry/src/*/*/src`) and the Python standard library and site-packages of the
   running interpreter (the first 3,000 files), cut into 4 KiB pieces on line boundaries;
+- documentation: every Markdown file of those crates and the package descriptions
+  (`METADATA`, `*.md`) of the interpreter's site-packages, where example keys abound;
 - benign prose: the `benign_*`, jailbreak and PII files of `../shared/data` (skipped with a
   message when missing).
 
@@ -36,6 +38,19 @@ def code_pieces():
     files = sorted(glob.glob(os.path.expanduser("~/.cargo/registry/src/*/*/src/**/*.rs"), recursive=True))
     stdlib = sysconfig.get_paths()["stdlib"]
     files += sorted(glob.glob(os.path.join(stdlib, "**/*.py"), recursive=True))[:3000]
+    return pieces_of(files)
+
+
+def doc_pieces():
+    files = sorted(glob.glob(os.path.expanduser("~/.cargo/registry/src/*/*/**/*.md"), recursive=True))
+    site = sysconfig.get_paths()["purelib"]
+    files += sorted(glob.glob(os.path.join(site, "**/*.md"), recursive=True))
+    files += sorted(glob.glob(os.path.join(site, "**/METADATA"), recursive=True))
+    return pieces_of(files)
+
+
+def pieces_of(files):
+    """The files cut into pieces of about 4 KiB on line boundaries."""
     for f in files:
         try:
             text = open(f, errors="replace").read()
@@ -100,7 +115,12 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as cfg:
         cfg.write(CONFIG)
     summary = []
-    for name, pieces in [("real code", list(code_pieces())), ("benign prose", list(prose_pieces()))]:
+    corpora = [
+        ("real code", list(code_pieces())),
+        ("documentation", list(doc_pieces())),
+        ("benign prose", list(prose_pieces())),
+    ]
+    for name, pieces in corpora:
         found = scan(binary, cfg.name, pieces)
         mb = sum(len(t.encode()) for _, t in pieces) / 1e6
         summary.append(f"{name}: {len(pieces)} pieces, {mb:.1f} MB, {found} secret findings")

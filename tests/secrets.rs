@@ -364,6 +364,7 @@ fn prose_and_markup_around_secret_words_are_not_secrets() {
     let g = guard("");
     for text in [
         "the password is required for login",
+        "[default]\naws_secret_access_key=<testing secret key>\n   region=us-west-2",
         "The primary key is user_id1",
         "the token is valid for 3600s",
         "you can bypass = 12345abc the check",

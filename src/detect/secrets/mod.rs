@@ -1323,6 +1323,16 @@ impl Detector for Secrets {
                             if generic_name_stop(&s[name.range()]) || mid_word(s, name.range()) {
                                 return;
                             }
+                            // `>` ends an XML element's name (`<apiToken>…`), not a phrase
+                            // (`<testing secret key>\n region=…`).
+                            let sep = &s[name.end..value.start];
+                            if sep
+                                .trim_start_matches(['"', '\'', '`', '\\'])
+                                .starts_with('>')
+                                && !s[..name.start].ends_with('<')
+                            {
+                                return;
+                            }
                             // Named only by a space (`token 5zS0…`, not `token = …`): prose
                             // ("**Key Components**", "filled with secrets pic.twitter.com/…")
                             // unless the value has a digit and is not a link.
