@@ -286,6 +286,15 @@ fn passwords_on_command_lines_are_found() {
             "curl -k -X POST https://host:11222/rest \\\n  -u developer:yqDVtkqPECriaLRi",
             "yqDVtkqPECriaLRi",
         ),
+        // An API key as the user with an empty password, and a quoted password.
+        (
+            "curl -u \"d2LkV78zLx!t:\" https://localhost:9200",
+            "d2LkV78zLx!t",
+        ),
+        (
+            "curl --user kevin:'pRf7vG2h1L8nQkW9' -iX PATCH",
+            "pRf7vG2h1L8nQkW9",
+        ),
         (
             "$cred = ConvertTo-SecureString \"6AAcfcdFBBeCF8fdD9FfBCE8052E057adD83a066\" -AsPlainText -Force",
             "6AAcfcdFBBeCF8fdD9FfBCE8052E057adD83a066",
@@ -307,6 +316,8 @@ fn passwords_on_command_lines_are_found() {
         "$pw = ConvertTo-SecureString $plain -AsPlainText -Force",
         "use --password-file /etc/pw",
         "run --password config",
+        "curl -u \"$USER:$PASS\" https://example.org",
+        "curl -i -u 'test:test'",
     ] {
         assert!(
             secret_ids(&g, text).is_empty(),
