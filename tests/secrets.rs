@@ -267,6 +267,33 @@ fn secrets_pasted_into_chat_prompts_are_found() {
 }
 
 #[test]
+fn passwords_labelled_in_other_languages_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        ("Benutzer: admin, Passwort: Tr0ub4dor&3", "Tr0ub4dor&3"),
+        ("usuario: juan / contraseña: Kx92mLq7!", "Kx92mLq7!"),
+        (
+            "Identifiant : marie — mot de passe : Soleil2024!",
+            "Soleil2024!",
+        ),
+        ("senha: Br4sil#2024", "Br4sil#2024"),
+        ("логин: ivan, пароль: Zx81!mKq", "Zx81!mKq"),
+        ("ユーザー: taro パスワード：Sakura2024!", "Sakura2024!"),
+        ("密码：Abc12345!x", "Abc12345!x"),
+        ("비밀번호: Seoul2024!", "Seoul2024!"),
+        ("wachtwoord = \"Amst3rdam!\"", "Amst3rdam!"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    for text in [
+        "Passwort vergessen? Klicken Sie hier.",
+        "Mot de passe oublié ?",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
 fn passwords_on_command_lines_are_found() {
     // Shell history and runbooks: a password given to a tool as a flag.
     let g = guard("");

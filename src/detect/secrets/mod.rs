@@ -564,12 +564,48 @@ fn generic_name_stop(name: &str) -> bool {
 /// or given as the value of a keyed entry (`<add key="SmtpPassword" value="…"/>`). A password
 /// needs less randomness than an unnamed secret: the name is the evidence. Quotes may be
 /// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|pass))\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|value[ \t]*=)[ \t]{0,30}(?:\\?"([^"\s]{6,128})"|\\?'([^'\s]{6,128})'|([^\s"'`,;()\\]{6,128}))"#;
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|pass))\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|value[ \t]*=)[ \t]{0,30}(?:\\?"([^"\s]{6,128})"|\\?'([^'\s]{6,128})'|([^\s"'`,;()\\]{6,128}))"#;
 
 /// Passwords and keys given in prose: "the (default) password (for user 'x') is 'hunter22'",
 /// "my wifi password is Summer2024!", "the API key is Xk29vLm3Qz8p". Group 1 is a quoted value,
 /// group 2 an unquoted one.
 const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{6,64}))"#;
+
+/// Words for a password that name a field by themselves, in the languages agents meet most
+/// (`Passwort`, `contraseña`, `mot de passe`, `senha`, `пароль`, `パスワード`, `密码`, ...);
+/// lowercase, as `to_ascii_lowercase` leaves them.
+const PASSWORD_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "passwort",
+    "kennwort",
+    "contraseña",
+    "contrasena",
+    "mot de passe",
+    "senha",
+    "wachtwoord",
+    "lösenord",
+    "losenord",
+    "salasana",
+    "hasło",
+    "haslo",
+    "heslo",
+    "parola",
+    "пароль",
+    "Пароль",
+    "パスワード",
+    "密码",
+    "密碼",
+    "비밀번호",
+    "şifre",
+    "Şifre",
+    "sifre",
+    "jelszó",
+    "jelszo",
+];
 
 /// Words that let the prose form run on text without token syntax.
 const PROSE_WORDS: &[&str] = &["password", "passphrase", "passcode"];
@@ -621,6 +657,30 @@ const GENERIC_KEYWORDS: &[&str] = &[
     "password",
     "passwd",
     "pass",
+    "kennwort",
+    "contraseña",
+    "contrasena",
+    "mot de passe",
+    "senha",
+    "wachtwoord",
+    "lösenord",
+    "losenord",
+    "salasana",
+    "hasło",
+    "haslo",
+    "heslo",
+    "parola",
+    "пароль",
+    "Пароль",
+    "パスワード",
+    "密码",
+    "密碼",
+    "비밀번호",
+    "şifre",
+    "Şifre",
+    "sifre",
+    "jelszó",
+    "jelszo",
     "pwd",
     "passphrase",
     "secret",
@@ -1033,10 +1093,7 @@ impl Secrets {
             // `LOCALBYPASS`) and the value be quoted or set with `=` (not `// Scale pass: 2-x`).
             let n = &s[name.range()];
             let lower = n.to_ascii_lowercase();
-            if !["password", "passwd", "pwd", "passphrase", "secret"]
-                .iter()
-                .any(|k| lower.contains(k))
-            {
+            if !PASSWORD_WORDS.iter().any(|k| lower.contains(k)) {
                 let b = n.as_bytes();
                 let at = lower.rfind("pass").unwrap_or(0);
                 let starts_word = at == 0
