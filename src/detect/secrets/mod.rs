@@ -546,6 +546,7 @@ fn generic_name_stop(name: &str) -> bool {
     // data-structure key (`primaryKey`, `sort_key`).
     let strong = GENERIC_KEYWORDS
         .iter()
+        .chain(LABEL_WORDS)
         .filter(|k| !WEAK_KEYWORDS.contains(k))
         .any(|k| lower.contains(k));
     let trimmed = lower.trim_end_matches(['"', '\'', '`']);
@@ -581,6 +582,11 @@ const PASSWORD_WORDS: &[&str] = &[
     "passphrase",
     "secret",
     "passwort",
+];
+
+/// Password labels of other languages that the keyword automaton finds too (`Passwort` is
+/// found through `pass`), as `to_ascii_lowercase` leaves them.
+const LABEL_WORDS: &[&str] = &[
     "kennwort",
     "contraseña",
     "contrasena",
@@ -657,30 +663,6 @@ const GENERIC_KEYWORDS: &[&str] = &[
     "password",
     "passwd",
     "pass",
-    "kennwort",
-    "contraseña",
-    "contrasena",
-    "mot de passe",
-    "senha",
-    "wachtwoord",
-    "lösenord",
-    "losenord",
-    "salasana",
-    "hasło",
-    "haslo",
-    "heslo",
-    "parola",
-    "пароль",
-    "Пароль",
-    "パスワード",
-    "密码",
-    "密碼",
-    "비밀번호",
-    "şifre",
-    "Şifre",
-    "sifre",
-    "jelszó",
-    "jelszo",
     "pwd",
     "passphrase",
     "secret",
@@ -957,7 +939,7 @@ impl Secrets {
         }
         let generic = if config.generic {
             let re = matcher::compile("secret.generic", &[GENERIC_PATTERN], false, limits)?;
-            for k in GENERIC_KEYWORDS {
+            for k in GENERIC_KEYWORDS.iter().chain(LABEL_WORDS) {
                 keywords
                     .entry((*k).to_string())
                     .or_default()
@@ -1093,7 +1075,11 @@ impl Secrets {
             // `LOCALBYPASS`) and the value be quoted or set with `=` (not `// Scale pass: 2-x`).
             let n = &s[name.range()];
             let lower = n.to_ascii_lowercase();
-            if !PASSWORD_WORDS.iter().any(|k| lower.contains(k)) {
+            if !PASSWORD_WORDS
+                .iter()
+                .chain(LABEL_WORDS)
+                .any(|k| lower.contains(k))
+            {
                 let b = n.as_bytes();
                 let at = lower.rfind("pass").unwrap_or(0);
                 let starts_word = at == 0
@@ -1173,7 +1159,7 @@ fn mid_word(s: &str, name: Range<usize>) -> bool {
     let lower = name_text.to_ascii_lowercase();
     let b = name_text.as_bytes();
     let mut any = false;
-    for k in GENERIC_KEYWORDS {
+    for k in GENERIC_KEYWORDS.iter().chain(LABEL_WORDS) {
         for (at, _) in lower.match_indices(k) {
             any = true;
             if at == 0
