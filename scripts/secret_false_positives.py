@@ -8,6 +8,8 @@ identifiers, and chat text. This script runs `palisade scan` with only the secre
 - real code: the Rust sources of every crate in the local cargo registry
   (`~/.cargo/registry/src/*/*/src`) and the Python standard library and site-packages of the
   running interpreter (the first 3,000 files), cut into 4 KiB pieces on line boundaries;
+- JavaScript: the packages installed globally with npm (`$(npm root -g)`, skipped with a
+  message when npm is missing), minified bundles included;
 - documentation: every Markdown file of those crates and the package descriptions
   (`METADATA`, `*.md`) of the interpreter's site-packages, where example keys abound;
 - benign prose: the `benign_*`, jailbreak and PII files of `../shared/data` (skipped with a
@@ -39,6 +41,17 @@ def code_pieces():
     stdlib = sysconfig.get_paths()["stdlib"]
     files += sorted(glob.glob(os.path.join(stdlib, "**/*.py"), recursive=True))[:3000]
     return pieces_of(files)
+
+
+def js_pieces():
+    try:
+        root = subprocess.run(["npm", "root", "-g"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        print("SKIP: npm is missing; JavaScript not scanned", file=sys.stderr)
+        return
+    files = sorted(glob.glob(os.path.join(root, "**/*.js"), recursive=True))
+    files += sorted(glob.glob(os.path.join(root, "**/*.ts"), recursive=True))
+    yield from pieces_of(files)
 
 
 def doc_pieces():
@@ -117,6 +130,7 @@ def main():
     summary = []
     corpora = [
         ("real code", list(code_pieces())),
+        ("JavaScript", list(js_pieces())),
         ("documentation", list(doc_pieces())),
         ("benign prose", list(prose_pieces())),
     ]

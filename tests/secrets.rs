@@ -371,6 +371,11 @@ fn code_identifiers_types_and_number_literals_are_not_secrets() {
         "            // Scale pass: 2-vector",
         "        u'machine {hostname} login token password {auth_token}'",
         "pub const Ndis802_11Encryption2KeyAbsent: NDIS_802_11_WEP_STATUS = 4i32;",
+        // JavaScript (npm's own packages): members, private fields, key names.
+        "    const normKey = this.#normKey(key)",
+        "        emitKey = !!key.emitKey",
+        "{name:\"selectpagedown\",description:\"Select page down\",bindKey:\"Shift-PageDown\"}",
+        "                    case tokens.semicolon:\n                        this.missingBackslash();",
     ] {
         assert!(
             secret_ids(&g, text).is_empty(),
@@ -430,8 +435,27 @@ fn provider_named_keys_with_made_up_looking_values_are_still_reported() {
         "ipapi_key=abcdef0123456789abcdef0123456789",
         "abcdef0123456789abcdef0123456789",
     );
-    // A token known only by its format is dropped when it reads like an example.
-    assert!(secret_ids(&g, "sk-ant-api03-abc123xyz-456def789ghij-klmnopqrstuvwx-3456yza789bcde-1234fghijklmnopby56aaaogaopaaaabc123xyzAA").is_empty());
+    // A token whose format is exact (Anthropic keys end in `AA`) is reported even when it reads
+    // like a made-up example: documentation keys get pasted as real ones.
+    let key = "sk-ant-api03-abc123xyz-456def789ghij-klmnopqrstuvwx-3456yza789bcde-1234fghijklmnopby56aaaogaopaaaabc123xyzAA";
+    assert_secret_span(&g, key, key);
+    // The same shape without the format's ending is not that token.
+    let wrong_end = key.replace("xyzAA", "xyzBB");
+    assert!(!secret_ids(&g, &wrong_end).contains(&"secret.anthropic_api_key".to_string()));
+}
+
+#[test]
+fn publicly_known_sdk_test_keys_are_not_secrets() {
+    // Google API keys published in the Firebase SDK repositories' tests (gitleaks allowlists
+    // the same values): the format alone would report them.
+    let g = guard("");
+    assert!(secret_ids(&g, "AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs").is_empty());
+    assert!(secret_ids(&g, "AIzaSyabcdefghijklmnopqrstuvwxyz1234567").is_empty());
+    assert_secret_span(
+        &g,
+        "key: AIzaSyNHxIf32IQ1a1yjl3ZJIqKZqzLAK1XhDk-",
+        "AIzaSyNHxIf32IQ1a1yjl3ZJIqKZqzLAK1XhDk-",
+    );
 }
 
 #[test]
@@ -567,4 +591,160 @@ fn token_passed_to_a_setter_with_its_quoted_name_is_found() {
         secret_ids(&g, &format!("connect(twitch_token, {token})")).is_empty(),
         "unquoted name and value"
     );
+    // Gradle's `buildConfigField` quotes the value twice.
+    assert_secret_span(
+        &g,
+        "buildConfigField 'String' , 'API_KEY' , '\"951bc382db9cfee29c68634761dd6e19\"'",
+        "951bc382db9cfee29c68634761dd6e19",
+    );
+}
+
+#[test]
+fn provider_tokens_with_sequential_bodies_are_reported() {
+    // The provider's exact format is the evidence: a key written `1234567890abcdef…` in a
+    // tutorial is pasted as a real one often enough, and redacting it costs nothing.
+    let g = guard("");
+    for secret in [
+        "dop_v1_1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcdef",
+        "gsk_abcdefghijABCDEFGHIJ1234567890abcdefghijABCDEFGHIJ12",
+        "sk_test_abcdef1234567890abcdef1234567890abcdef12",
+        "NF-abcdef1234567890abcdef1234567890",
+    ] {
+        assert_secret_span(&g, &format!("token: {secret}"), secret);
+    }
+    // Under the provider's name the rule's entropy floor does not apply either.
+    assert_secret_span(
+        &g,
+        "AXONAUT_API_KEY=12345678901234567890123456789012",
+        "12345678901234567890123456789012",
+    );
+    // Runs of one character stay placeholders.
+    assert!(
+        secret_ids(
+            &g,
+            "okta_api_token = 00aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        )
+        .is_empty()
+    );
+    assert!(
+        secret_ids(
+            &g,
+            "TAVILY_API_KEY = \"tvly-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\""
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn tokens_of_newer_formats_are_found() {
+    let g = guard("");
+    // Slack refresh tokens, Telegram bot tokens with ten-digit ids, Datadog keys named `dd-…`,
+    // Okta tokens in a Terraform variable block, passwords holding `@` in a URI.
+    let refresh = format!(
+        "xoxe-1-{}",
+        "My0xLTIxNTE3NzA2MDYtNzE5MDc2ODQ3OTg3Ny03MjE2NDY0MzYxNDcyLTliOWNhYzZhODU3ODc3NjAxZGM4ODg2ZWRkMmE2MTc3ZDA3ODY4ZmUzZjRhODkwNDI4NzY2OWYxN2NiYTY0ZjM"
+    );
+    assert_secret_span(&g, &refresh, &refresh);
+    assert_secret_span(
+        &g,
+        "telegram: 1234567890:h3YLlUHP8-STgTic38bCZXDJ_6s05ERgsaM",
+        "1234567890:h3YLlUHP8-STgTic38bCZXDJ_6s05ERgsaM",
+    );
+    assert_secret_span(
+        &g,
+        "dd-apikey-dd52c29224affe29d163c6bf99e5c34f",
+        "dd52c29224affe29d163c6bf99e5c34f",
+    );
+    assert_secret_span(
+        &g,
+        "variable \"corp_okta_api_token\" {\n  default = \"004EWTpRQT_HJtG_nL-agxacgzYHjxPcF99kJsFzWg\"\n}",
+        "004EWTpRQT_HJtG_nL-agxacgzYHjxPcF99kJsFzWg",
+    );
+    assert_secret_span(
+        &g,
+        "CONNECTION_URI=\"postgis://postgres:s2Tf2k@rLMy@db.internal:5434/elephant\"",
+        "s2Tf2k@rLMy",
+    );
+}
+
+#[test]
+fn passwords_given_to_known_apis_and_connection_strings_are_found_even_when_weak() {
+    // The call or the connection string is the evidence: `secret` is the password there.
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "Server=host;Port=5432;User Id=username;Password=secret;Database=db;",
+            "secret",
+        ),
+        (
+            "$domain = New-Object DirectoryServices.DirectoryEntry(\"LDAP://10.10.10.1\",\"domain\\user\", \"secret\")",
+            "secret",
+        ),
+        ("$mail->Password   = 'secret';  //SMTP password", "secret"),
+        (
+            "adoConn.Open(\"Provider=SQLOLEDB.1;User ID=bill_user; \" & \"Password =Bill2024;Initial Catalog=Bills\")",
+            "Bill2024",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+}
+
+#[test]
+fn well_known_weak_passwords_are_found_alone() {
+    let g = guard("");
+    for secret in [
+        "password123",
+        "letmein42",
+        "p@ssw0rd99",
+        "qwerty456",
+        "trustno1",
+    ] {
+        assert_secret_span(&g, &format!("try {secret} first"), secret);
+    }
+    // Django's form fields and other names are not passwords.
+    for text in [
+        "password1 = forms.CharField(widget=forms.PasswordInput)",
+        "if form.cleaned_data['password2'] != password1:",
+        "Blink-182 played first",
+    ] {
+        assert!(
+            secret_ids(&g, text).is_empty(),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
+}
+
+#[test]
+fn quoted_passphrases_and_passwords_that_contain_the_word_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "user = 'Aladdin'\npassword = 'open sesame'\n",
+            "open sesame",
+        ),
+        (
+            "private const string DevFolkoosComPfxPassword = \"thisismypassword\";",
+            "thisismypassword",
+        ),
+        (
+            "\"AdminPassword\" : \"thisismypassword\"",
+            "thisismypassword",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // Field names and expressions are not.
+    for text in [
+        "password_field = \"user_password\"",
+        "IAMUserChangePassword = \"ChangePassword\"",
+        "\"//localhost:1337/:_password = \"+new Buffer(\"feast\").toString(\"base64\")",
+    ] {
+        assert!(
+            secret_ids(&g, text).is_empty(),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
 }

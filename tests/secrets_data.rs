@@ -31,17 +31,17 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
         (
             "gitleaks",
             "gitleaks_rule_samples.jsonl",
-            Some((0.95, 0.08)),
+            Some((0.985, 0.04)),
         ),
         (
             "noseyparker",
             "noseyparker_rule_examples.jsonl",
-            Some((0.84, 0.14)),
+            Some((0.87, 0.13)),
         ),
         (
             "kingfisher",
             "kingfisher_rule_examples.jsonl",
-            Some((0.865, 0.05)),
+            Some((0.94, 0.05)),
         ),
         (
             "llm-guard",

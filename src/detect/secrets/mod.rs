@@ -51,6 +51,14 @@ pub struct RuleDef {
     /// Minimum Shannon entropy of the secret, in bits per character.
     #[serde(default)]
     pub entropy: Option<f32>,
+    /// Publicly known values of this format that are not secrets (test keys published in SDK
+    /// repositories), never reported.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// The match's structure (a URI's or a connection string's user and password) is the
+    /// evidence: a weak word (`secret`, `password`) is still the password there.
+    #[serde(default)]
+    pub structural: bool,
 }
 
 /// Parses a rules file (the format of [`BUILTIN_RULES`]).
@@ -163,9 +171,12 @@ struct Rule {
     /// When every match contains one of the rule's keywords and is at most this long, the rule
     /// runs only in windows around keyword occurrences instead of over the whole text.
     window: Option<usize>,
-    /// The secret is a URI's password (`scheme://user:secret@host`): the URI itself is the
-    /// evidence, so a weak word (`secret`, `password`) is still a password there.
-    uri_password: bool,
+    /// The secret is a URI's or connection string's password (`scheme://user:secret@host`,
+    /// `User Id=u;Password=secret`): the structure is the evidence, so a weak word is still a
+    /// password there.
+    structural: bool,
+    /// Publicly known values of this format that are not secrets.
+    allow: Vec<String>,
 }
 
 /// Longest match that is still searched in windows around keywords.
@@ -323,19 +334,20 @@ fn number_literal(v: &str) -> bool {
 }
 
 /// A code expression made of identifiers (`RefreshableCredentials.create_from_metadata`,
-/// `&self.colon2_token`, `SpGetTbalSupplementalCredsFn`, `endOfRuleState`): three quarters of
+/// `&self.colon2_token`, `SpGetTbalSupplementalCredsFn`, `endOfRuleState`, JavaScript's
+/// `this.$session.getTokens` and `!!key.emitKey`, a key name `Shift-PageDown`): three quarters of
 /// its letters are in words, fragments of three or more letters with a vowel and no run of four
 /// consonants. A random token's case changes every character or two and its fragments do not
 /// read as words (`sug5XpdpaoxtOH`, `DjayBenyJrtpvyd`).
 fn code_identifier(v: &str) -> bool {
-    let v = v.trim_start_matches(['&', '*']).trim_end_matches("()");
+    let v = v.trim_start_matches(['&', '*', '!']).trim_end_matches("()");
     let b = v.as_bytes();
     if !b
         .first()
         .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
-        || !b
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':'))
+        || !b.iter().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'$' | b'-' | b'=' | b'#')
+        })
         || b.iter().filter(|c| c.is_ascii_digit()).count() > 6
         || b.windows(2)
             .filter(|w| !w[0].is_ascii_digit() && w[1].is_ascii_digit())
@@ -344,6 +356,10 @@ fn code_identifier(v: &str) -> bool {
             > 2
     {
         return false;
+    }
+    // A member of the object at hand (`this.#keyList`, `self.missingBackslash`).
+    if v.starts_with("this.") || v.starts_with("self.") {
+        return true;
     }
     let word = |f: &[u8]| {
         let mut run = 0;
@@ -463,7 +479,7 @@ struct Generic {
     entropy: f32,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str))?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|=|:|value[ \t]*=)[ \t]{0,30}|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))\\?["'`]?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str))?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|=|:|value[ \t]*=)[ \t]{0,30}|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
 
 /// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
 /// fake values.
@@ -565,7 +581,7 @@ fn generic_name_stop(name: &str) -> bool {
 /// or given as the value of a keyed entry (`<add key="SmtpPassword" value="…"/>`). A password
 /// needs less randomness than an unnamed secret: the name is the evidence. Quotes may be
 /// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|pass))\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|value[ \t]*=)[ \t]{0,30}(?:\\?"([^"\s]{6,128})"|\\?'([^'\s]{6,128})'|([^\s"'`,;()\\]{6,128}))"#;
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|pass))\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|value[ \t]*=)[ \t]{0,30}(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
 
 /// Passwords and keys given in prose: "the (default) password (for user 'x') is 'hunter22'",
 /// "my wifi password is Summer2024!", "the API key is Xk29vLm3Qz8p". Group 1 is a quoted value,
@@ -616,6 +632,17 @@ const LABEL_WORDS: &[&str] = &[
 /// Words that let the prose form run on text without token syntax.
 const PROSE_WORDS: &[&str] = &["password", "passphrase", "passcode"];
 
+/// A value that names a password field (`user_password`, `#add-password`, `ChangePassword`,
+/// `MY_PASSWD`) rather than holding a password (`thisismypassword`, `Password123!`).
+fn names_password_field(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let Some(at) = lower.find("password").or_else(|| lower.find("passwd")) else {
+        return false;
+    };
+    v.contains(['_', '-', '.', '/', ':', '#', ' '])
+        || (at > 0 && v.as_bytes()[at].is_ascii_uppercase())
+}
+
 /// Whether a password candidate is plausible: not a reference, call, path or identifier.
 fn plausible_password(v: &str, quoted: bool) -> bool {
     // References, templates, selectors, paths and values that name the field itself
@@ -628,8 +655,7 @@ fn plausible_password(v: &str, quoted: bool) -> bool {
     ]) || v.ends_with(':')
         || v.contains("://")
         || lower.starts_with("arn:")
-        || lower.contains("password")
-        || lower.contains("passwd")
+        || names_password_field(v)
     {
         return false;
     }
@@ -710,10 +736,6 @@ pub(crate) fn entropy(s: &str) -> f32 {
         })
         .sum()
 }
-
-/// Runs typical of made-up example values. Only a token whose format is its only evidence
-/// (a `pattern` rule) is dropped for them; a value found in a key's context is still reported.
-const EXAMPLE_RUNS: &[&str] = &["abc123", "123456789", "abcdefgh", "qwerty"];
 
 /// Values that are words, not secrets.
 const PLACEHOLDER_VALUES: &[&str] = &[
@@ -932,9 +954,8 @@ impl Secrets {
                 context: d.token.is_some(),
                 keywords: d.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
                 window,
-                uri_password: pattern.contains("://")
-                    && pattern.contains(":([")
-                    && pattern.contains(")@"),
+                structural: d.structural,
+                allow: d.allow,
             });
         }
         let generic = if config.generic {
@@ -1320,21 +1341,19 @@ impl Detector for Secrets {
                         return;
                     }
                     let v = &s[range.clone()];
-                    let lower = v.to_ascii_lowercase();
                     // A value the match names (`ipapi_key=…`: the provider's keyword comes
-                    // before the secret) has the name as evidence; a token known only by its
-                    // format (`sk-ant-…abc123…`) is dropped when it reads like a made-up example.
+                    // before the secret) has the name as evidence, so the rule's entropy floor
+                    // (there against chance matches of its shape) does not apply.
                     let named = rule.context
                         || caps.get_match().is_some_and(|m| {
                             let before = s[m.start()..range.start].to_ascii_lowercase();
                             rule.keywords.iter().any(|k| before.contains(k.as_str()))
                         });
-                    let example = (!named && EXAMPLE_RUNS.iter().any(|r| lower.contains(r)))
-                        || truncated(s, range.end);
-                    if rule.entropy.is_some_and(|e| entropy(v) < e)
+                    if (!named && rule.entropy.is_some_and(|e| entropy(v) < e))
                         || (rule.context && !plausible_value(v))
-                        || example
-                        || if rule.uri_password {
+                        || truncated(s, range.end)
+                        || rule.allow.iter().any(|a| a == v)
+                        || if rule.structural {
                             self.ignored_shape_with(v, false)
                         } else if named {
                             placeholder_value(v) || self.ignored_shape_with(v, false)
