@@ -591,6 +591,8 @@ fn token_passed_to_a_setter_with_its_quoted_name_is_found() {
         secret_ids(&g, &format!("connect(twitch_token, {token})")).is_empty(),
         "unquoted name and value"
     );
+    // A collection's name does not name one secret.
+    assert!(secret_ids(&g, "  keyVaultToStoreSecrets: cmp2-qat-1208358310").is_empty());
     // Gradle's `buildConfigField` quotes the value twice.
     assert_secret_span(
         &g,
@@ -618,6 +620,10 @@ fn provider_tokens_with_sequential_bodies_are_reported() {
         "AXONAUT_API_KEY=12345678901234567890123456789012",
         "12345678901234567890123456789012",
     );
+    // A provider's prefix on a value its rule refuses marks a made-up token, not an unnamed
+    // secret.
+    assert!(secret_ids(&g, "\"token1\": \"xoxp-1234567890\"").is_empty());
+    assert!(secret_ids(&g, "DATABRICKS_TOKEN=dapi123456789012345678a9bc01234defg5").is_empty());
     // Runs of one character stay placeholders.
     assert!(
         secret_ids(

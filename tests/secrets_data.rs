@@ -31,7 +31,7 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
         (
             "gitleaks",
             "gitleaks_rule_samples.jsonl",
-            Some((0.985, 0.04)),
+            Some((0.985, 0.025)),
         ),
         (
             "noseyparker",

@@ -552,6 +552,42 @@ const KEY_NAME_STOPS: &[&str] = &[
     "value",
 ];
 
+/// Prefixes of provider tokens whose format a provider rule checks. A value that starts with one
+/// and that no provider rule took is a malformed or made-up token of that provider
+/// (`xoxp-1234567890`, `dapi…defg5` with a letter outside hex), not an unnamed secret.
+const PROVIDER_PREFIXES: &[&str] = &[
+    "xoxp-",
+    "xoxb-",
+    "xoxa-",
+    "xoxr-",
+    "xoxs-",
+    "xoxe-",
+    "xapp-",
+    "dapi",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "pk_live_",
+    "pk_test_",
+    "sk-ant-",
+    "sk-proj-",
+    "hf_",
+    "npm_",
+    "pypi-",
+    "shpat_",
+    "shpss_",
+    "AKIA",
+    "AIza",
+];
+
 /// Whether an assignment's name rules its value out as a generic secret.
 fn generic_name_stop(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -569,6 +605,13 @@ fn generic_name_stop(name: &str) -> bool {
     if !strong
         && (!WEAK_KEYWORDS.iter().any(|k| trimmed.ends_with(k))
             || KEY_NAME_STOPS.iter().any(|w| lower.contains(w)))
+    {
+        return true;
+    }
+    // A collection (`keyVaultToStoreSecrets`, `api_tokens`): the plural ends the name.
+    if ["secrets", "tokens", "passwords", "keys"]
+        .iter()
+        .any(|w| trimmed.ends_with(w))
     {
         return true;
     }
@@ -1415,6 +1458,7 @@ impl Detector for Secrets {
                     let v = s[range.clone()].trim_end_matches(['.', ',']);
                     let range = range.start..range.start + v.len();
                     if !plausible_value(v)
+                        || PROVIDER_PREFIXES.iter().any(|p| v.starts_with(p))
                         || !g.accepts(v, uuid_ok)
                         || truncated(s, range.end)
                         || self.ignored(v)
