@@ -451,6 +451,14 @@ fn publicly_known_sdk_test_keys_are_not_secrets() {
     let g = guard("");
     assert!(secret_ids(&g, "AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs").is_empty());
     assert!(secret_ids(&g, "AIzaSyabcdefghijklmnopqrstuvwxyz1234567").is_empty());
+    // The public search-only key of Algolia's npm-search index (yarn and many package sites).
+    assert!(
+        secret_ids(
+            &g,
+            "const algolia = { appId: 'OFCNCOG2CU', apiKey: '6fe4476ee5a1832882e326b506d14126' }"
+        )
+        .is_empty()
+    );
     assert_secret_span(
         &g,
         "key: AIzaSyNHxIf32IQ1a1yjl3ZJIqKZqzLAK1XhDk-",
@@ -741,8 +749,11 @@ fn quoted_passphrases_and_passwords_that_contain_the_word_are_found() {
     ] {
         assert_secret_span(&g, text, secret);
     }
-    // Field names and expressions are not.
+    // Field names, expressions and anonymous logins (whose password is by convention an e-mail
+    // address or its user part) are not.
     for text in [
+        "server->user = \"anonymous\";\nserver->password = \"busybox@\";",
+        "пользователь = «anonymous»; server->password = \"busybox@\";",
         "password_field = \"user_password\"",
         "IAMUserChangePassword = \"ChangePassword\"",
         "\"//localhost:1337/:_password = \"+new Buffer(\"feast\").toString(\"base64\")",

@@ -780,6 +780,14 @@ pub(crate) fn entropy(s: &str) -> f32 {
         .sum()
 }
 
+/// Keys published on purpose and found in thousands of public repositories, never secrets
+/// (gitleaks lists the same values among its stopwords).
+const PUBLIC_VALUES: &[&str] = &[
+    // Algolia's search-only key of the public npm-search index, embedded in yarn and in the
+    // search boxes of many package sites.
+    "6fe4476ee5a1832882e326b506d14126",
+];
+
 /// Values that are words, not secrets.
 const PLACEHOLDER_VALUES: &[&str] = &[
     "password",
@@ -1091,7 +1099,10 @@ impl Secrets {
 
     /// [`Self::ignored_shape`], with `example_word` as in [`placeholder_shape_with`].
     fn ignored_shape_with(&self, v: &str, example_word: bool) -> bool {
-        if placeholder_shape_with(v, example_word) || self.allow.iter().any(|a| a == v) {
+        if placeholder_shape_with(v, example_word)
+            || PUBLIC_VALUES.contains(&v)
+            || self.allow.iter().any(|a| a == v)
+        {
             return true;
         }
         if !self.stopwords.is_empty() {
@@ -1164,7 +1175,19 @@ impl Secrets {
             v.trim_end_matches(['.', ',', ';', ':', '?', ')'])
         };
         let range = range.start..range.start + v.len();
-        if !plausible_password(v, quoted) || self.ignored(v) || overlaps(seen, &range) {
+        // An anonymous login's password is by convention an e-mail address or its user part
+        // (`user = "anonymous"; password = "busybox@"`), not a secret.
+        let anonymous = v.ends_with('@') && {
+            let mut from = range.start.saturating_sub(200);
+            while !s.is_char_boundary(from) {
+                from += 1;
+            }
+            s[from..range.start]
+                .to_ascii_lowercase()
+                .contains("anonymous")
+        };
+        if anonymous || !plausible_password(v, quoted) || self.ignored(v) || overlaps(seen, &range)
+        {
             return;
         }
         seen.push(range.clone());
