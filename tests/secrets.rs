@@ -705,6 +705,39 @@ fn passwords_given_to_known_apis_and_connection_strings_are_found_even_when_weak
 }
 
 #[test]
+fn bare_word_passwords_on_configuration_lines_are_found() {
+    // INI and .env lines: the name starts the line and `=` has no spaces, so the value is a
+    // literal even when it reads like a word.
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "[SupportSite]\nUsername=thisismyunsername\nPassword=thisismypassword\n",
+            "thisismypassword",
+        ),
+        (
+            "[HELP_CLIENT]\nAUTO_SESSION_USERNAME=myusername\nAUTO_SESSION_PASSWORD=mypassword\n",
+            "mypassword",
+        ),
+        ("export DB_PASSWORD=postgres # local only", "postgres"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // Code: spaces around `=`, keyword arguments, member access, shell references.
+    for text in [
+        "password = open_sesame\n",
+        "    connect(user=user, password=hashed)\n",
+        "password=config.password\n",
+        "PASSWORD=$DB_PASSWORD\n",
+    ] {
+        assert!(
+            secret_ids(&g, text).is_empty(),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
+}
+
+#[test]
 fn well_known_weak_passwords_are_found_alone() {
     let g = guard("");
     for secret in [

@@ -686,6 +686,21 @@ fn names_password_field(v: &str) -> bool {
         || (at > 0 && v.as_bytes()[at].is_ascii_uppercase())
 }
 
+/// A line of a configuration file (`.env`, INI, properties): the name starts the line (after
+/// indentation or `export`), `=` follows it with no space, and the value runs to the end of the
+/// line or to a comment (`Password=thisismypassword`, `export DB_PASSWORD=hunter2hunter`). The
+/// value is then a literal, as a quoted one is in code; code puts spaces around `=` or passes
+/// `password=x` inside a call.
+fn config_line(s: &str, name_start: usize, name_end: usize, value: Range<usize>) -> bool {
+    let line_start = s[..name_start].rfind('\n').map_or(0, |i| i + 1);
+    let indent = s[line_start..name_start].trim_start_matches([' ', '\t']);
+    let rest = s[value.end..].trim_start_matches([' ', '\t']);
+    (indent.is_empty() || indent == "export ")
+        && &s[name_end..value.start] == "="
+        && (rest.is_empty() || rest.starts_with(['\n', '\r', '#', ';']) || rest.starts_with("//"))
+        && !s[value.clone()].contains(['(', '[', '{', '.'])
+}
+
 /// Whether a password candidate is plausible: not a reference, call, path or identifier.
 fn plausible_password(v: &str, quoted: bool) -> bool {
     // References, templates, selectors, paths and values that name the field itself
@@ -1164,7 +1179,8 @@ impl Secrets {
                     return;
                 }
             }
-            (range, quoted)
+            let config_line = !quoted && config_line(s, name.start, name.end, range.clone());
+            (range, quoted || config_line)
         };
         // An unquoted value may end a sentence or a list: `… is Summer2024!.`, `pw=abc123,`.
         let v = &s[range.clone()];
