@@ -738,6 +738,57 @@ fn bare_word_passwords_on_configuration_lines_are_found() {
 }
 
 #[test]
+fn password_labels_followed_by_the_value_are_found_in_several_languages() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "Bitte verwende das Passwort Sommer2024! für den Server.",
+            "Sommer2024!",
+        ),
+        ("la contraseña es «Tr0ub4dor»", "Tr0ub4dor"),
+        ("le mot de passe est Soleil2024", "Soleil2024"),
+        ("use password Xk29vLm3! to log in", "Xk29vLm3!"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // Labels followed by ordinary words are prose.
+    for text in [
+        "Passwort vergessen? Klicken Sie hier",
+        "the password must be 8+ chars",
+        "Utilities to get a password and/or other secrets",
+        "güçlü şifre korumaları kullanın",
+    ] {
+        assert!(
+            secret_ids(&g, text).is_empty(),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
+}
+
+#[test]
+fn registry_logins_kubeconfig_keys_and_userless_uris_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "docker login -u admin -p Xk29vLm3Qz8pW registry.example.com",
+            "Xk29vLm3Qz8pW",
+        ),
+        (
+            "    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcEFJQkFBS0NBUUVB",
+            "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcEFJQkFBS0NBUUVB",
+        ),
+        (
+            "redis://:Sup3rS3cretPw@redis.internal:6379/0",
+            "Sup3rS3cretPw",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    assert!(secret_ids(&g, "docker login -u admin -p $REGISTRY_PASSWORD").is_empty());
+}
+
+#[test]
 fn well_known_weak_passwords_are_found_alone() {
     let g = guard("");
     for secret in [
