@@ -789,6 +789,55 @@ fn registry_logins_kubeconfig_keys_and_userless_uris_are_found() {
 }
 
 #[test]
+fn secret_columns_of_tables_are_found() {
+    // A user dump as CSV, TSV or a Markdown table: the column's name is the evidence.
+    let g = guard("");
+    for (text, secret) in [
+        ("username;password\nalice;Summer2024!\n", "Summer2024!"),
+        (
+            "name,email,api_key\nalice,a@x.com,Zk3Lq9Wm2Xp7Rt5Yv8Nb4Hc6Jd1Fg0Se3Ua\n",
+            "Zk3Lq9Wm2Xp7Rt5Yv8Nb4Hc6Jd1Fg0Se3Ua",
+        ),
+        ("id\tpassword\n1\tTr0ub4dor3x\n", "Tr0ub4dor3x"),
+        (
+            "| user | password |\n|---|---|\n| alice | Summer2024! |\n",
+            "Summer2024!",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // Every row, not just the first.
+    let v = g.check_input(
+        &Context::new(),
+        "user,password\nalice,Summer2024!\nbob,Winter2023?\n",
+    );
+    assert_eq!(v.findings().len(), 2);
+    // Prose with commas is not a table; id and hash columns are not secrets.
+    for text in [
+        "Use a password, not a token\nBe safe, be happy\n",
+        "user,password_hash\nalice,5f4dcc3b5aa765d61d8327deb882cf99\n",
+        "token_id,name\nZk3Lq9Wm2Xp7Rt5Yv8Nb4Hc6Jd1Fg0Se3Ua,alice\n",
+    ] {
+        assert!(
+            secret_ids(&g, text).is_empty(),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
+}
+
+#[test]
+fn passwords_under_a_login_line_are_found() {
+    let g = guard("");
+    assert_secret_span(
+        &g,
+        "From: ops@corp.com\nSubject: creds\n\nuser: jsmith\npass: Tr0ub4dor3x\n",
+        "Tr0ub4dor3x",
+    );
+    assert!(secret_ids(&g, "// Scale pass: 2-vector\n").is_empty());
+}
+
+#[test]
 fn well_known_weak_passwords_are_found_alone() {
     let g = guard("");
     for secret in [

@@ -738,6 +738,9 @@ fn plausible_password(v: &str, quoted: bool) -> bool {
     }
 }
 
+/// Rows of a table read below a header that names a secret column.
+const TABLE_ROWS: usize = 1000;
+
 /// How far past its keyword a generic or password match can reach, in bytes.
 const GENERIC_REACH: usize = 600;
 
@@ -1179,7 +1182,20 @@ impl Secrets {
                 let starts_word = at == 0
                     || !b[at - 1].is_ascii_alphabetic()
                     || (b[at - 1].is_ascii_lowercase() && b[at] == b'P');
-                if !starts_word || (!quoted && !s[name.end..range.start].contains('=')) {
+                // `pass: hunter22` right under a `user:` line (an e-mail, a note) is a login.
+                let login_above = || {
+                    let mut from = name.start.saturating_sub(120);
+                    while !s.is_char_boundary(from) {
+                        from += 1;
+                    }
+                    let above = s[from..name.start].to_ascii_lowercase();
+                    ["user:", "username:", "login:", "user name:", "email:"]
+                        .iter()
+                        .any(|l| above.contains(l))
+                };
+                if !starts_word
+                    || (!quoted && !s[name.end..range.start].contains('=') && !login_above())
+                {
                     return;
                 }
             }
@@ -1219,6 +1235,140 @@ impl Secrets {
             range,
             0.8,
         ));
+    }
+
+    /// Secrets in a table (CSV, TSV, `;`-separated): a header line whose column names a
+    /// password or a key (`username,password`, `name\tapi_key`) makes that column of the rows
+    /// below secrets, checked like a quoted password or a generic value. `line_start` is the
+    /// start of a line holding a keyword hit; `done` the headers already read.
+    #[allow(clippy::too_many_arguments)]
+    fn table(
+        &self,
+        g: &Generic,
+        s: &str,
+        line_start: usize,
+        layer: &crate::text::Layer<'_>,
+        original: &str,
+        seen: &mut Vec<Range<usize>>,
+        out: &mut Vec<Finding>,
+    ) {
+        let header_end = s[line_start..]
+            .find('\n')
+            .map_or(s.len(), |i| line_start + i);
+        // A Markdown table's outer pipes (`| user | password |`) hold no column.
+        let pipes = |l: &str| -> (usize, usize) {
+            let t = l.trim_end_matches('\r');
+            let lead = t.len() - t.trim_start().trim_start_matches('|').len();
+            (lead, t.trim_end().trim_end_matches('|').len().max(lead))
+        };
+        let (h0, h1) = pipes(&s[line_start..header_end]);
+        let header = &s[line_start + h0..line_start + h1];
+        let Some(sep) = [',', '\t', ';', '|']
+            .into_iter()
+            .find(|c| header.matches(*c).count() >= 1)
+        else {
+            return;
+        };
+        let names: Vec<&str> = header
+            .split(sep)
+            .map(|f| f.trim().trim_matches(['"', '\'']))
+            .collect();
+        // A header is short names only: `username,password`, not a sentence with commas.
+        if names.len() > 64
+            || names.iter().any(|n| {
+                n.is_empty()
+                    || n.len() > 40
+                    || !n.bytes().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b' ')
+                    })
+            })
+        {
+            return;
+        }
+        let column = |n: &str| {
+            if n.len() > 24 || n.split(' ').count() > 2 {
+                return None;
+            }
+            let lower = n.to_ascii_lowercase();
+            let password = PASSWORD_WORDS.iter().any(|w| lower.contains(w)) || lower == "pass";
+            let secret = !password
+                && [
+                    "token",
+                    "api_key",
+                    "apikey",
+                    "api key",
+                    "api-key",
+                    "secret",
+                    "access_key",
+                    "private_key",
+                ]
+                .iter()
+                .any(|w| lower.contains(w));
+            match (password, secret) {
+                _ if generic_name_stop(n) => None,
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            }
+        };
+        let columns: Vec<(usize, bool)> = names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| column(n).map(|p| (i, p)))
+            .collect();
+        if columns.is_empty() {
+            return;
+        }
+        let mut at = header_end + 1;
+        for _ in 0..TABLE_ROWS {
+            if at >= s.len() {
+                break;
+            }
+            let end = s[at..].find('\n').map_or(s.len(), |i| at + i);
+            let (r0, r1) = pipes(&s[at..end]);
+            let row = &s[at + r0..at + r1];
+            // The rule under a Markdown header (`|---|:---:|`).
+            if sep == '|' && row.bytes().all(|c| matches!(c, b'-' | b':' | b'|' | b' ')) {
+                at = end + 1;
+                continue;
+            }
+            if row.split(sep).count() != names.len() {
+                break;
+            }
+            let mut field_start = at + r0;
+            for (i, field) in row.split(sep).enumerate() {
+                let here = field_start;
+                field_start += field.len() + sep.len_utf8();
+                let Some(&(_, password)) = columns.iter().find(|(c, _)| *c == i) else {
+                    continue;
+                };
+                let lead = field.len() - field.trim_start_matches([' ', '"', '\'']).len();
+                let v = field.trim_matches([' ', '"', '\'']);
+                let range = here + lead..here + lead + v.len();
+                let ok = !v.contains(char::is_whitespace)
+                    && if password {
+                        v.len() >= 6 && plausible_password(v, true) && !self.ignored(v)
+                    } else {
+                        plausible_value(v) && g.accepts(v, false) && !self.ignored(v)
+                    };
+                if ok && !overlaps(seen, &range) {
+                    seen.push(range.clone());
+                    out.push(self.finding(
+                        if password {
+                            "secret.password"
+                        } else {
+                            "secret.generic"
+                        },
+                        "Secret in a table column named for one",
+                        layer,
+                        original,
+                        range,
+                        0.8,
+                    ));
+                }
+            }
+            at = end + 1;
+        }
     }
 
     /// The finding for secret `range` of `view` found by rule `id`.
@@ -1526,6 +1676,17 @@ impl Detector for Secrets {
                 each_match(&g.prose, s, &regions, |caps| {
                     self.password(caps, true, s, layer, original, &mut seen, out);
                 });
+                // A keyword in a table's header line: its column below.
+                if s.contains('\n') {
+                    let mut last_line = usize::MAX;
+                    for h in &generic_hits {
+                        let line = s[..h.start].rfind('\n').map_or(0, |i| i + 1);
+                        if line != last_line {
+                            last_line = line;
+                            self.table(g, s, line, layer, original, &mut seen, out);
+                        }
+                    }
+                }
             }
         }
         Ok(())
