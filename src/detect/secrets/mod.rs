@@ -1678,11 +1678,37 @@ impl Detector for Secrets {
                 });
                 // A keyword in a table's header line: its column below.
                 if s.contains('\n') {
-                    let mut last_line = usize::MAX;
+                    let mut line_end = 0;
                     for h in &generic_hits {
-                        let line = s[..h.start].rfind('\n').map_or(0, |i| i + 1);
-                        if line != last_line {
-                            last_line = line;
+                        if h.start < line_end {
+                            continue; // the line of the previous hit
+                        }
+                        let line = s[line_end..h.start]
+                            .rfind('\n')
+                            .map_or(line_end, |i| line_end + i + 1);
+                        line_end = s[h.start..].find('\n').map_or(s.len(), |i| h.start + i);
+                        // A header is names and separators only (no `=`, `:`, `(`).
+                        let header = &s[line..line_end];
+                        if header
+                            .bytes()
+                            .any(|c| matches!(c, b',' | b'\t' | b';' | b'|'))
+                            && header.bytes().all(|c| {
+                                c.is_ascii_alphanumeric()
+                                    || matches!(
+                                        c,
+                                        b'_' | b'-'
+                                            | b'.'
+                                            | b' '
+                                            | b','
+                                            | b'\t'
+                                            | b';'
+                                            | b'|'
+                                            | b'"'
+                                            | b'\''
+                                            | b'\r'
+                                    )
+                            })
+                        {
                             self.table(g, s, line, layer, original, &mut seen, out);
                         }
                     }
