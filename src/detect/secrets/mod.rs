@@ -688,6 +688,15 @@ fn names_password_field(v: &str) -> bool {
         || (at > 0 && v.as_bytes()[at].is_ascii_uppercase())
 }
 
+/// The (at most) `n` bytes of `s` before `end`, from a character boundary, lowercased.
+fn lowercase_before(s: &str, end: usize, n: usize) -> String {
+    let mut from = end.saturating_sub(n);
+    while !s.is_char_boundary(from) {
+        from += 1;
+    }
+    s[from..end].to_ascii_lowercase()
+}
+
 /// A line of a configuration file (`.env`, INI, properties): the name starts the line (after
 /// indentation or `export`), `=` follows it with no space, and the value runs to the end of the
 /// line or to a comment (`Password=thisismypassword`, `export DB_PASSWORD=hunter2hunter`). The
@@ -1184,11 +1193,7 @@ impl Secrets {
                     || (b[at - 1].is_ascii_lowercase() && b[at] == b'P');
                 // `pass: hunter22` right under a `user:` line (an e-mail, a note) is a login.
                 let login_above = || {
-                    let mut from = name.start.saturating_sub(120);
-                    while !s.is_char_boundary(from) {
-                        from += 1;
-                    }
-                    let above = s[from..name.start].to_ascii_lowercase();
+                    let above = lowercase_before(s, name.start, 120);
                     ["user:", "username:", "login:", "user name:", "email:"]
                         .iter()
                         .any(|l| above.contains(l))
@@ -1213,15 +1218,8 @@ impl Secrets {
         let range = range.start..range.start + v.len();
         // An anonymous login's password is by convention an e-mail address or its user part
         // (`user = "anonymous"; password = "busybox@"`), not a secret.
-        let anonymous = v.ends_with('@') && {
-            let mut from = range.start.saturating_sub(200);
-            while !s.is_char_boundary(from) {
-                from += 1;
-            }
-            s[from..range.start]
-                .to_ascii_lowercase()
-                .contains("anonymous")
-        };
+        let anonymous =
+            v.ends_with('@') && lowercase_before(s, range.start, 200).contains("anonymous");
         if anonymous || !plausible_password(v, quoted) || self.ignored(v) || overlaps(seen, &range)
         {
             return;
