@@ -748,6 +748,10 @@ fn password_labels_followed_by_the_value_are_found_in_several_languages() {
         ("la contraseña es «Tr0ub4dor»", "Tr0ub4dor"),
         ("le mot de passe est Soleil2024", "Soleil2024"),
         ("use password Xk29vLm3! to log in", "Xk29vLm3!"),
+        // Chinese, Japanese and Korean write the value right after the label and its particle.
+        ("密码是Abc12345", "Abc12345"),
+        ("パスワードはHana2024!です", "Hana2024!"),
+        ("비밀번호는 Seoul2024입니다", "Seoul2024"),
     ] {
         assert_secret_span(&g, text, secret);
     }
@@ -757,6 +761,7 @@ fn password_labels_followed_by_the_value_are_found_in_several_languages() {
         "the password must be 8+ chars",
         "Utilities to get a password and/or other secrets",
         "güçlü şifre korumaları kullanın",
+        "パスワードを忘れた場合",
     ] {
         assert!(
             secret_ids(&g, text).is_empty(),

@@ -629,9 +629,9 @@ const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd
 /// Passwords and keys given in prose: "the (default) password (for user 'x') is 'hunter22'",
 /// "my wifi password is Summer2024!", "the API key is Xk29vLm3Qz8p"; or a password label of any
 /// of the common languages followed by the value ("verwende das Passwort Sommer2024!", "la
-/// contraseña es «Tr0ub4dor»", "use password Xk29vLm3!"). Groups 1 and 3 are quoted values,
-/// groups 2 and 4 unquoted ones.
-const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{6,64}))|\b(?:password|passwort|kennwort|contraseña|contrasena|mot de passe|senha|wachtwoord|lösenord|losenord|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|şifre|sifre)(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|je|är|on|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passwort|kennwort|contraseña|contrasena|mot de passe|senha|wachtwoord|lösenord|losenord|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|şifre|sifre)(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|je|är|on|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})"#;
+/// contraseña es «Tr0ub4dor»", "use password Xk29vLm3!", "密码是Abc12345"). Groups 1 and 3 are
+/// quoted values, groups 2, 4 and 5 unquoted ones.
+const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{6,64}))|\b(?:password|passwort|kennwort|contraseña|contrasena|mot de passe|senha|wachtwoord|lösenord|losenord|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|şifre|sifre)(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|je|är|on|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passwort|kennwort|contraseña|contrasena|mot de passe|senha|wachtwoord|lösenord|losenord|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|şifre|sifre)(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|je|är|on|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})|(?:パスワード|密码|密碼|口令|비밀번호|암호)(?:は|是|为|為|는|은|を)?[:：]?[ \t]?((?-u:[A-Za-z0-9!@#$%^&*._+=~-]){6,64})"#;
 
 /// Words for a password that name a field by themselves, in the languages agents meet most
 /// (`Passwort`, `contraseña`, `mot de passe`, `senha`, `пароль`, `パスワード`, `密码`, ...);
@@ -666,7 +666,9 @@ const LABEL_WORDS: &[&str] = &[
     "パスワード",
     "密码",
     "密碼",
+    "口令",
     "비밀번호",
+    "암호",
     "şifre",
     "Şifre",
     "sifre",
@@ -1159,11 +1161,11 @@ impl Secrets {
         out: &mut Vec<Finding>,
     ) {
         let (range, quoted) = if prose {
-            match (1..5).find_map(|i| caps.get_group(i).map(|g| (i, g))) {
+            match (1..6).find_map(|i| caps.get_group(i).map(|g| (i, g))) {
                 // A bare label followed by a word ("a password and/or", "güçlü şifre
                 // korumaları") is prose unless the word has a digit.
-                Some((4, v)) if !s[v.range()].bytes().any(|c| c.is_ascii_digit()) => return,
-                Some((i, v)) => (v.range(), i % 2 == 1),
+                Some((4 | 5, v)) if !s[v.range()].bytes().any(|c| c.is_ascii_digit()) => return,
+                Some((i, v)) => (v.range(), i == 1 || i == 3),
                 None => return,
             }
         } else {
