@@ -108,17 +108,20 @@ def scan(binary, config, pieces):
     out = subprocess.run(
         [binary, "scan", "--config", config, "-"], input=lines, capture_output=True, text=True, check=True
     ).stdout
-    findings = 0
+    findings = identifiers = 0
     for line in out.splitlines():
         verdict = json.loads(line)
         for f in verdict.get("findings", []):
-            if not f["detector"].startswith("secret."):
+            if f["detector"].startswith("identifier."):
+                identifiers += 1
+            elif f["detector"].startswith("secret."):
+                findings += 1
+            else:
                 continue
-            findings += 1
             path, text = pieces[verdict["id"]]
             start, end = f["char_start"], f["char_end"]
             print(f"{f['detector']}: {text[start:end]!r:.60} after {text[max(0, start - 50):start]!r} ({Path(path).name})")
-    return findings
+    return findings, identifiers
 
 
 def main():
@@ -135,9 +138,12 @@ def main():
         ("benign prose", list(prose_pieces())),
     ]
     for name, pieces in corpora:
-        found = scan(binary, cfg.name, pieces)
+        found, identifiers = scan(binary, cfg.name, pieces)
         mb = sum(len(t.encode()) for _, t in pieces) / 1e6
-        summary.append(f"{name}: {len(pieces)} pieces, {mb:.1f} MB, {found} secret findings")
+        summary.append(
+            f"{name}: {len(pieces)} pieces, {mb:.1f} MB, {found} secret findings,"
+            f" {identifiers} identifiers (action allow)"
+        )
     os.unlink(cfg.name)
     print("\n".join(summary))
 

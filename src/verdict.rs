@@ -104,6 +104,9 @@ pub enum Category {
     Pii,
     /// Credentials and keys.
     Secret,
+    /// Names of accounts, tenants, buckets, hosts and OAuth clients (`identifier.*`): not
+    /// secrets, but what an attacker pairs with one.
+    Identifier,
     /// Tool-call policy.
     Tool,
     /// Output-only concerns (leaks, exfiltration links).

@@ -1,8 +1,10 @@
-//! Every secret rule with a true and a false example. The true example is sampled from the
+//! Every secret and identifier rule with a true and a false example. The true example is sampled from the
 //! rule's own regex (deterministically seeded) and placed in a line of code; the false example
 //! is the same line with the secret replaced by a placeholder of the same shape.
 
-use palisade::detect::secrets::{BUILTIN_RULES, RuleDef, parse_rules};
+use palisade::detect::secrets::{
+    BUILTIN_IDENTIFIER_RULES, BUILTIN_RULES, RuleDef, parse_identifier_rules, parse_rules,
+};
 use palisade::{Context, Guard, Pipeline};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
@@ -101,7 +103,10 @@ fn there_are_at_least_200_rules() {
 
 #[test]
 fn every_rule_finds_a_sampled_secret_and_ignores_a_placeholder() {
-    let rules = parse_rules(BUILTIN_RULES, "rules.toml").unwrap();
+    let mut rules = parse_rules(BUILTIN_RULES, "rules.toml").unwrap();
+    let secret_rules = rules.len();
+    rules.extend(parse_identifier_rules(BUILTIN_IDENTIFIER_RULES, "identifiers.toml").unwrap());
+    assert!(rules.len() >= secret_rules + 30, "identifier rules");
     let g = guard();
     let ctx = Context::new();
     let mut missed = Vec::new();
@@ -116,7 +121,7 @@ fn every_rule_finds_a_sampled_secret_and_ignores_a_placeholder() {
             v.findings()
                 .iter()
                 .any(|f| {
-                    f.detector.starts_with("secret.")
+                    (f.detector.starts_with("secret.") || f.detector.starts_with("identifier."))
                         && f.span.start < at + secret.len()
                         && at < f.span.end
                 })

@@ -903,3 +903,110 @@ fn quoted_passphrases_and_passwords_that_contain_the_word_are_found() {
         );
     }
 }
+
+#[test]
+fn infrastructure_identifiers_are_recorded_with_the_action_allow() {
+    let g = guard("");
+    let text =
+        "Our tenant is acme-corp.okta.com and the exports go to s3://acme-billing-exports/2026.";
+    let v = g.check_input(&Context::new(), text);
+    assert_eq!(v.action(), Action::Allow, "identifiers change nothing");
+    assert_eq!(v.text(), text);
+    let ids: Vec<(&str, &str, palisade::Category)> = v
+        .findings()
+        .iter()
+        .map(|f| (&*f.detector, &text[f.span.clone()], f.category))
+        .collect();
+    assert!(
+        ids.contains(&(
+            "identifier.okta_domain",
+            "acme-corp.okta.com",
+            palisade::Category::Identifier
+        )),
+        "{ids:?}"
+    );
+    assert!(
+        ids.iter()
+            .any(|(id, span, _)| *id == "identifier.s3_uri" && *span == "s3://acme-billing-exports"),
+        "{ids:?}"
+    );
+}
+
+#[test]
+fn arn_and_account_id_leaked_in_an_answer_are_recorded() {
+    let g = guard("");
+    let text = "The key is arn:aws:kms:us-east-2:324320755747:key/54348bc1-6e3b-4cda-8b1f-2c3a4b5c6d7e\naws_account_id=891511536143";
+    let ids = secret_ids(&g, text);
+    assert!(ids.contains(&"identifier.aws_arn".to_string()), "{ids:?}");
+    assert!(
+        ids.contains(&"identifier.aws_account_id".to_string()),
+        "{ids:?}"
+    );
+}
+
+#[test]
+fn aws_managed_policy_arns_and_placeholder_tenants_are_not_identifiers() {
+    let g = guard("");
+    for text in [
+        // AWS-managed: the same for every account.
+        "Attach arn:aws:iam::aws:policy/ReadOnlyAccess to the role",
+        "AUTH0_DOMAIN=${TENANT}.auth0.com",
+        "see https://xxxxxxxx.okta.com/oauth2",
+        "upload it to s3://bucket/key first",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn identifiers_can_be_redacted_or_switched_off() {
+    let text = "client: AUTH0_CLIENT_ID='dBpXUZS34Rhg6WUKTLLj3E9yWGY6IJgV'";
+    let g = guard("[rules.\"identifier\"]\naction = \"redact\"\n");
+    let v = g.check_input(&Context::new(), text);
+    assert_eq!(v.action(), Action::Redact);
+    assert_eq!(
+        v.text(),
+        "client: AUTH0_CLIENT_ID='dBpX****************************'"
+    );
+    let off = guard("[secrets]\nidentifiers = false\n");
+    assert!(secret_ids(&off, text).is_empty());
+}
+
+#[test]
+fn a_secret_wins_over_an_identifier_on_the_same_span() {
+    // A URI with a password and an RDS host: the password is the finding that acts, the host
+    // next to it a separate identifier that never covers the password.
+    let g = guard("");
+    let text =
+        "postgres://admin:Xq7pL2vN9sR4@db1.cluster-abc123.us-east-1.rds.amazonaws.com:5432/app";
+    let v = g.check_input(&Context::new(), text);
+    assert_eq!(v.action(), Action::Redact);
+    let spans: Vec<(&str, &str)> = v
+        .findings()
+        .iter()
+        .map(|f| (&*f.detector, &text[f.span.clone()]))
+        .collect();
+    assert!(
+        spans
+            .iter()
+            .any(|(id, s)| id.starts_with("secret.") && *s == "Xq7pL2vN9sR4"),
+        "{spans:?}"
+    );
+    for (id, s) in &spans {
+        if id.starts_with("identifier.") {
+            assert!(!s.contains("Xq7pL2vN9sR4"), "{spans:?}");
+        }
+    }
+}
+
+#[test]
+fn password_under_a_user_line_of_a_config_block_is_a_secret() {
+    let g = guard("");
+    assert_secret_span(
+        &g,
+        "user = Aladdin\n// some comment\npassword = open_sesame\n",
+        "open_sesame",
+    );
+    // The same assignment in code, without a user above it, is a variable.
+    assert!(secret_ids(&g, "def login():\n    password = open_sesame\n").is_empty());
+}

@@ -1,10 +1,13 @@
 //! The secret detectors against the labelled samples in `../shared/data/secrets` (gitleaks,
 //! Nosey Parker and Kingfisher rule samples). Prints recall and false-positive rate per source
-//! (run with `--nocapture`; `PALISADE_SHOW_MISSES=1` lists misses and false positives).
+//! (run with `--nocapture`; `PALISADE_SHOW_MISSES=1` lists misses and false positives), twice:
+//! counting `secret.*` findings only, and counting `identifier.*` findings too (bucket names,
+//! ARNs, tenant hosts, client ids: Nosey Parker and Kingfisher list them among their positives,
+//! palisade reports them with the action `allow`).
 //!
-//! The goal of issue 4 is 95% recall and at most 2% false positives per source; it is not met
-//! yet. This test holds the measured level as a floor, so no change makes it worse, and prints
-//! the gap. Skips when the data is missing.
+//! The goal of issue 4 is 95% recall and at most 2% false positives per source. This test holds
+//! the measured level as a floor, so no change makes it worse, and prints the gap. Skips when
+//! the data is missing.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,36 +29,38 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
         Pipeline::from_toml("[checks]\ninput = [\"secret\"]\noutput = []\ntool_result = []\n")
             .expect("secret-only pipeline");
     let ctx = Context::new();
-    // (name, file, floor on recall, ceiling on the false-positive rate): the measured level.
-    let sources = [
+    // (name, file, floors): the measured level, as (recall floor, false-positive ceiling)
+    // counting secrets only, then counting identifiers too.
+    type Floor = ((f64, f64), (f64, f64));
+    let sources: [(&str, &str, Floor); 4] = [
         (
             "gitleaks",
             "gitleaks_rule_samples.jsonl",
-            Some((0.985, 0.02)),
+            ((0.985, 0.02), (0.985, 0.02)),
         ),
         (
             "noseyparker",
             "noseyparker_rule_examples.jsonl",
-            Some((0.88, 0.12)),
+            ((0.88, 0.12), (0.95, 0.16)),
         ),
         (
             "kingfisher",
             "kingfisher_rule_examples.jsonl",
-            Some((0.94, 0.0)),
+            ((0.94, 0.0), (0.975, 0.0)),
         ),
         (
             "llm-guard",
             "llm_guard_secrets_tests.jsonl",
-            Some((1.0, 0.0)),
+            ((1.0, 0.0), (1.0, 0.0)),
         ),
     ];
     let show = std::env::var("PALISADE_SHOW_MISSES").is_ok();
     let mut failures = Vec::new();
     println!(
-        "{:<12} {:>6} {:>6} {:>8} {:>6} {:>6} {:>7}",
+        "{:<30} {:>6} {:>6} {:>8} {:>6} {:>6} {:>7}",
         "source", "pos", "found", "recall", "neg", "fp", "fp rate"
     );
-    for (name, file, floor) in sources {
+    for (name, file, (floor, floor_ids)) in sources {
         let Ok(content) = std::fs::read_to_string(dir.join(file)) else {
             eprintln!("SKIP: {file} is missing");
             continue;
@@ -70,7 +75,8 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
             .filter_map(|r| r["text"].as_str().map(str::to_owned))
             .collect();
         let mut cross = 0usize;
-        let (mut pos, mut found, mut neg, mut fp) = (0usize, 0usize, 0usize, 0usize);
+        // Index 0: secrets only; 1: identifiers too.
+        let (mut pos, mut found, mut neg, mut fp) = (0usize, [0usize; 2], 0usize, [0usize; 2]);
         let mut missed: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut false_pos: Vec<String> = Vec::new();
         for line in content.lines() {
@@ -79,15 +85,22 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
             let label = row["label"].as_i64().unwrap_or(0);
             let rule = row["rule"].as_str().unwrap_or("?").to_string();
             let v = guard.check_input(&ctx, text);
-            let hit = v
+            let secret = v
                 .findings()
                 .iter()
                 .find(|f| f.detector.starts_with("secret."));
+            let hit = secret.or_else(|| {
+                v.findings()
+                    .iter()
+                    .find(|f| f.detector.starts_with("identifier."))
+            });
+            let counts = [secret.is_some(), hit.is_some()];
             if label == 1 {
                 pos += 1;
-                if hit.is_some() {
-                    found += 1;
-                } else {
+                for (n, c) in found.iter_mut().zip(counts) {
+                    *n += usize::from(c);
+                }
+                if hit.is_none() {
                     missed
                         .entry(rule)
                         .or_default()
@@ -97,8 +110,10 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
                 cross += 1;
             } else {
                 neg += 1;
+                for (n, c) in fp.iter_mut().zip(counts) {
+                    *n += usize::from(c);
+                }
                 if let Some(h) = hit {
-                    fp += 1;
                     false_pos.push(format!(
                         "{rule}: {} <- {:?}",
                         h.detector,
@@ -107,13 +122,6 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
                 }
             }
         }
-        let recall = found as f64 / pos.max(1) as f64;
-        let fp_rate = fp as f64 / neg.max(1) as f64;
-        println!(
-            "{name:<12} {pos:>6} {found:>6} {:>7.1}% {neg:>6} {fp:>6} {:>6.1}%   ({cross} negatives that are another rule's positives left out)",
-            recall * 100.0,
-            fp_rate * 100.0
-        );
         if show {
             for (rule, texts) in &missed {
                 println!("  MISS {name} {rule} ({}): {:?}", texts.len(), texts[0]);
@@ -122,19 +130,30 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
                 println!("  FP {name} {f}");
             }
         }
-        if recall < 0.95 || fp_rate > 0.02 {
-            println!("  {name}: below the issue's target of 95% recall and 2% FP");
-        }
-        if let Some((min_recall, max_fp)) = floor
-            && (recall < min_recall || fp_rate > max_fp)
-        {
-            failures.push(format!(
-                "{name}: recall {:.1}% (floor {:.0}%), FP {:.1}% (ceiling {:.0}%)",
+        for (i, (min_recall, max_fp)) in [floor, floor_ids].into_iter().enumerate() {
+            let what = ["secrets", "with identifiers"][i];
+            let recall = found[i] as f64 / pos.max(1) as f64;
+            let fp_rate = fp[i] as f64 / neg.max(1) as f64;
+            println!(
+                "{:<30} {pos:>6} {:>6} {:>7.1}% {neg:>6} {:>6} {:>6.1}%   ({cross} negatives that are another rule's positives left out)",
+                format!("{name} ({what})"),
+                found[i],
                 recall * 100.0,
-                min_recall * 100.0,
-                fp_rate * 100.0,
-                max_fp * 100.0
-            ));
+                fp[i],
+                fp_rate * 100.0
+            );
+            if recall < 0.95 || fp_rate > 0.02 {
+                println!("  {name} ({what}): below the issue's target of 95% recall and 2% FP");
+            }
+            if recall < min_recall || fp_rate > max_fp {
+                failures.push(format!(
+                    "{name} ({what}): recall {:.1}% (floor {:.1}%), FP {:.1}% (ceiling {:.0}%)",
+                    recall * 100.0,
+                    min_recall * 100.0,
+                    fp_rate * 100.0,
+                    max_fp * 100.0
+                ));
+            }
         }
     }
     assert!(

@@ -316,14 +316,17 @@ pub(crate) fn check_record(
     AuditEvent::Check(Box::new(r))
 }
 
-/// `text` with the span of every PII and secret finding (whatever its action) replaced by
-/// `[<detector>]`; overlapping spans merge.
+/// `text` with the span of every PII, secret and identifier finding (whatever its action)
+/// replaced by `[<detector>]`; overlapping spans merge.
 fn cut_out(text: &str, v: &Verdict) -> String {
     let mut spans: Vec<(usize, usize, &str)> = v
         .findings
         .iter()
         .filter(|f| {
-            matches!(f.category, Category::Pii | Category::Secret) && f.span.start < f.span.end
+            matches!(
+                f.category,
+                Category::Pii | Category::Secret | Category::Identifier
+            ) && f.span.start < f.span.end
         })
         .map(|f| (f.span.start, f.span.end, &*f.detector))
         .collect();

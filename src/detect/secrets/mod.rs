@@ -31,6 +31,10 @@ use crate::verdict::{Action, Category, Finding};
 /// The built-in rule set.
 pub const BUILTIN_RULES: &str = include_str!("rules.toml");
 
+/// The built-in identifier rules (`identifier.*`: accounts, tenants, buckets, hosts, OAuth
+/// client ids), in the same format.
+pub const BUILTIN_IDENTIFIER_RULES: &str = include_str!("identifiers.toml");
+
 /// One rule, as written in a rules file.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,10 +67,20 @@ pub struct RuleDef {
 
 /// Parses a rules file (the format of [`BUILTIN_RULES`]).
 pub fn parse_rules(source: &str, file: &str) -> Result<Vec<RuleDef>, Error> {
+    parse_family(source, file, "secret")
+}
+
+/// Parses an identifier rules file (the format of [`BUILTIN_IDENTIFIER_RULES`]; ids
+/// `identifier.<name>`).
+pub fn parse_identifier_rules(source: &str, file: &str) -> Result<Vec<RuleDef>, Error> {
+    parse_family(source, file, "identifier")
+}
+
+fn parse_family(source: &str, file: &str, family: &str) -> Result<Vec<RuleDef>, Error> {
     crate::config::parse_rule_file(
         source,
         file,
-        "secret",
+        family,
         |r: &RuleDef| &r.id,
         |r| {
             if r.pattern.is_some() == r.token.is_some() {
@@ -99,6 +113,11 @@ pub struct SecretsConfig {
     pub no_builtin_rules: bool,
     /// More rules in the `rules.toml` format, as a TOML string.
     pub extra_rules: Option<String>,
+    /// Report identifiers (`identifier.*`: AWS account ids and ARNs, bucket names, tenant
+    /// hosts, OAuth client ids) with the action `allow`. Default `true`.
+    pub identifiers: bool,
+    /// More identifier rules in the `identifiers.toml` format, as a TOML string.
+    pub extra_identifier_rules: Option<String>,
     /// Run the generic detector for unnamed secrets in assignment context. Default `true`.
     pub generic: bool,
     /// Minimum entropy (bits per character) of a generic secret. Default 3.0.
@@ -118,6 +137,8 @@ impl Default for SecretsConfig {
         SecretsConfig {
             no_builtin_rules: false,
             extra_rules: None,
+            identifiers: true,
+            extra_identifier_rules: None,
             generic: true,
             generic_entropy: 3.0,
             allow: Vec::new(),
@@ -177,6 +198,8 @@ struct Rule {
     structural: bool,
     /// Publicly known values of this format that are not secrets.
     allow: Vec<String>,
+    /// An `identifier.*` rule: reported with the action `allow`, and only where no secret is.
+    identifier: bool,
 }
 
 /// Longest match that is still searched in windows around keywords.
@@ -424,6 +447,8 @@ pub struct Secrets {
     rules: Vec<Rule>,
     /// Keyword automaton: keyword → rules it lets run.
     keywords: Option<(AhoCorasick, Vec<Vec<usize>>)>,
+    /// Host keywords of the identifier rules, for text that `may_hold_secret` rules out.
+    host_words: Option<AhoCorasick>,
     generic: Option<Generic>,
     allow: Vec<String>,
     allow_patterns: Option<Regex>,
@@ -699,35 +724,51 @@ fn lowercase_before(s: &str, end: usize, n: usize) -> String {
     s[from..end].to_ascii_lowercase()
 }
 
+/// Whether one of the four lines above `line_start` sets a user (`user = Aladdin`,
+/// `username: admin`, `login=ops`): then `password = open_sesame` below it, spaces around `=`
+/// and all, is the pair of a configuration block rather than an assignment in code.
+fn user_line_above(s: &str, line_start: usize) -> bool {
+    s[..line_start].lines().rev().take(4).any(|l| {
+        let l = l.trim_start().to_ascii_lowercase();
+        ["username", "user", "login"].iter().any(|k| {
+            l.strip_prefix(k)
+                .is_some_and(|r| r.trim_start_matches([' ', '\t']).starts_with(['=', ':']))
+        })
+    })
+}
+
 /// A line of a configuration file (`.env`, INI, properties): the name starts the line (after
 /// indentation or `export`), `=` follows it with no space, and the value runs to the end of the
 /// line or to a comment (`Password=thisismypassword`, `export DB_PASSWORD=hunter2hunter`). The
-/// value is then a literal, as a quoted one is in code; code puts spaces around `=` or passes
-/// `password=x` inside a call.
+/// value is then a literal, as a quoted one is in code; code puts spaces around `=` (unless a user is set
+/// just above, see [`user_line_above`]) or passes `password=x` inside a call.
 fn config_line(s: &str, name_start: usize, name_end: usize, value: Range<usize>) -> bool {
     let line_start = s[..name_start].rfind('\n').map_or(0, |i| i + 1);
     let indent = s[line_start..name_start].trim_start_matches([' ', '\t']);
     let rest = s[value.end..].trim_start_matches([' ', '\t']);
+    let sep = &s[name_end..value.start];
     (indent.is_empty() || indent == "export ")
-        && &s[name_end..value.start] == "="
+        && (sep == "=" || (sep.trim_matches([' ', '\t']) == "=" && user_line_above(s, line_start)))
         && (rest.is_empty() || rest.starts_with(['\n', '\r', '#', ';']) || rest.starts_with("//"))
         && !s[value.clone()].contains(['(', '[', '{', '.'])
 }
 
-/// Whether a password candidate is plausible: not a reference, call, path or identifier.
-fn plausible_password(v: &str, quoted: bool) -> bool {
-    // References, templates, selectors, paths and values that name the field itself
-    // (`#add-password`, `/passwords/:id`, `arn:aws:…:ChangePassword`).
-    let lower = v.to_ascii_lowercase();
-    // A value running from one field into the next (`"Password:",rememberMe:"…`) or ending in
-    // a colon (`"Password:"`) is a label or a piece of markup.
-    if v.starts_with([
+/// References, templates, selectors, paths and values that name the field itself
+/// (`#add-password`, `/passwords/:id`, `arn:aws:…:ChangePassword`); a value running from one
+/// field into the next (`"Password:",rememberMe:"…`) or ending in a colon (`"Password:"`) is a
+/// label or a piece of markup.
+fn password_reference(v: &str) -> bool {
+    v.starts_with([
         '$', '{', '[', '(', '%', '<', '@', '&', '*', '.', '/', '#', '\'', '"', '\\', ',',
     ]) || v.ends_with(':')
         || v.contains("://")
-        || lower.starts_with("arn:")
+        || v.to_ascii_lowercase().starts_with("arn:")
         || names_password_field(v)
-    {
+}
+
+/// Whether a password candidate is plausible: not a reference, call, path or identifier.
+fn plausible_password(v: &str, quoted: bool) -> bool {
+    if password_reference(v) {
         return false;
     }
     let symbol_or_digit = v.bytes().any(|c| !c.is_ascii_alphabetic());
@@ -1009,6 +1050,23 @@ impl Secrets {
         if let Some(extra) = &config.extra_rules {
             defs.extend(parse_rules(extra, "secrets.extra_rules")?);
         }
+        if config.identifiers {
+            if !config.no_builtin_rules {
+                defs.extend(parse_identifier_rules(
+                    BUILTIN_IDENTIFIER_RULES,
+                    "builtin identifier rules",
+                )?);
+            }
+            if let Some(extra) = &config.extra_identifier_rules {
+                defs.extend(parse_identifier_rules(
+                    extra,
+                    "secrets.extra_identifier_rules",
+                )?);
+            }
+        }
+        // Keywords of identifier rules that name a host (`jfrog.io`, `.okta`): such a rule
+        // matches text without any token syntax (`acme.jfrog.io`), which the secret rules skip.
+        let mut host_words: Vec<String> = Vec::new();
         let limits = Limits::default();
         let mut rules = Vec::with_capacity(defs.len());
         let mut keywords: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -1028,6 +1086,15 @@ impl Secrets {
                     .or_default()
                     .push(rules.len());
             }
+            let identifier = d.id.starts_with("identifier.");
+            if identifier {
+                host_words.extend(
+                    d.keywords
+                        .iter()
+                        .filter(|k| k.contains('.'))
+                        .map(|k| k.to_ascii_lowercase()),
+                );
+            }
             rules.push(Rule {
                 id: d.id,
                 description: d.description,
@@ -1038,6 +1105,7 @@ impl Secrets {
                 window,
                 structural: d.structural,
                 allow: d.allow,
+                identifier,
             });
         }
         let generic = if config.generic {
@@ -1093,9 +1161,20 @@ impl Secrets {
                 limits,
             )?)
         };
+        let host_words = if host_words.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .build(&host_words)
+                    .map_err(|e| Error::detector("secret", e.to_string()))?,
+            )
+        };
         Ok(Secrets {
             rules,
             keywords,
+            host_words,
             generic,
             allow: config.allow.clone(),
             allow_patterns,
@@ -1160,6 +1239,7 @@ impl Secrets {
         seen: &mut Vec<Range<usize>>,
         out: &mut Vec<Finding>,
     ) {
+        let mut pair = false;
         let (range, quoted) = if prose {
             match (1..6).find_map(|i| caps.get_group(i).map(|g| (i, g))) {
                 // A bare label followed by a word ("a password and/or", "güçlü şifre
@@ -1207,6 +1287,9 @@ impl Secrets {
                 }
             }
             let config_line = !quoted && config_line(s, name.start, name.end, range.clone());
+            // Under a user line, a configuration block's password may be a word of code's
+            // shape (`user = Aladdin` then `password = open_sesame`).
+            pair = config_line && s[name.end..range.start] != *"=";
             (range, quoted || config_line)
         };
         // An unquoted value may end a sentence or a list: `… is Summer2024!.`, `pw=abc123,`.
@@ -1222,8 +1305,9 @@ impl Secrets {
         // (`user = "anonymous"; password = "busybox@"`), not a secret.
         let anonymous =
             v.ends_with('@') && lowercase_before(s, range.start, 200).contains("anonymous");
-        if anonymous || !plausible_password(v, quoted) || self.ignored(v) || overlaps(seen, &range)
-        {
+        let plausible =
+            plausible_password(v, quoted) || (pair && v.len() >= 6 && !password_reference(v));
+        if anonymous || !plausible || self.ignored(v) || overlaps(seen, &range) {
             return;
         }
         seen.push(range.clone());
@@ -1407,6 +1491,24 @@ impl Secrets {
     }
 }
 
+impl Secrets {
+    /// The finding for an identifier: category `identifier`, action `allow`, masked like a
+    /// secret should a rule raise the action to `redact`.
+    fn identifier_finding(
+        &self,
+        rule: &Rule,
+        layer: &crate::text::Layer<'_>,
+        original: &str,
+        range: Range<usize>,
+    ) -> Finding {
+        let mut f = self.finding(&rule.id, &rule.description, layer, original, range, 0.9);
+        f.category = Category::Identifier;
+        f.action = Action::Allow;
+        f.message = format!("{} (an identifier, not a secret)", f.message);
+        f
+    }
+}
+
 /// Whether every secret-like word of an assignment name continues a lowercase word
 /// (`webtoken`, `notoken`): then the name is not about a secret. CamelCase (`apiToken`),
 /// separators (`api_token`) and one keyword standing alone (`ipapi_key` holds `api_key` inside
@@ -1518,6 +1620,8 @@ impl Detector for Secrets {
         // Keyword occurrences of the triggered rules that run in windows.
         let mut hits: Vec<Vec<Range<usize>>> = Vec::new();
         let mut seen: Vec<Range<usize>> = Vec::new();
+        // Identifier matches of a layer (rule, range), reported after its secrets.
+        let mut pending: Vec<(usize, Range<usize>)> = Vec::new();
         for layer in input.text.layers() {
             let view = layer.canonical();
             let s = view.as_str();
@@ -1525,7 +1629,7 @@ impl Detector for Secrets {
             if relay {
                 continue;
             }
-            if !may_hold_secret(s) {
+            if !may_hold_secret(s) && !self.host_words.as_ref().is_some_and(|ac| ac.is_match(s)) {
                 // Prose without token syntax can still give a password in words ("the
                 // default password is 'blooberry'").
                 if let Some(g) = &self.generic {
@@ -1564,6 +1668,7 @@ impl Detector for Secrets {
                 }
             }
             seen.clear();
+            pending.clear();
             for (i, rule) in self.rules.iter().enumerate().filter(|(i, _)| run[*i]) {
                 let regions = regions(rule.window, &hits[i], s.len());
                 each_match(&rule.re, s, &regions, |caps| {
@@ -1577,6 +1682,15 @@ impl Detector for Secrets {
                         return;
                     }
                     let v = &s[range.clone()];
+                    if rule.identifier {
+                        if !truncated(s, range.end)
+                            && !rule.allow.iter().any(|a| a == v)
+                            && !self.ignored_shape_with(v, false)
+                        {
+                            pending.push((i, range));
+                        }
+                        return;
+                    }
                     // A value the match names (`ipapi_key=…`: the provider's keyword comes
                     // before the secret) has the name as evidence, so the rule's entropy floor
                     // (there against chance matches of its shape) does not apply.
@@ -1712,6 +1826,14 @@ impl Detector for Secrets {
                             self.table(g, s, line, layer, original, &mut seen, out);
                         }
                     }
+                }
+            }
+            // Identifiers where no secret is (a secret's finding covers its host or name).
+            for (i, range) in pending.drain(..) {
+                if !overlaps(&seen, &range) {
+                    seen.push(range.clone());
+                    let rule = &self.rules[i];
+                    out.push(self.identifier_finding(rule, layer, original, range));
                 }
             }
         }
