@@ -1010,3 +1010,27 @@ fn password_under_a_user_line_of_a_config_block_is_a_secret() {
     // The same assignment in code, without a user above it, is a variable.
     assert!(secret_ids(&g, "def login():\n    password = open_sesame\n").is_empty());
 }
+
+#[test]
+fn extra_identifier_rules_run_and_a_secret_id_among_them_is_rejected() {
+    let g = guard(
+        "[secrets]\nextra_identifier_rules = '''\n[[rule]]\nid = \"identifier.acme_cluster\"\ndescription = \"ACME cluster host\"\nkeywords = [\".k8s.acme.internal\"]\npattern = '\\b([a-z0-9-]+\\.k8s\\.acme\\.internal)\\b'\n'''\n",
+    );
+    // A bare host in prose, without any token syntax, still reaches the rule.
+    let v = g.check_input(
+        &Context::new(),
+        "The pods run on billing-east.k8s.acme.internal today",
+    );
+    let f = v
+        .findings()
+        .iter()
+        .find(|f| f.detector == "identifier.acme_cluster")
+        .expect("identifier found");
+    assert_eq!(f.action, Action::Allow);
+    let err = Pipeline::from_toml(
+        "[secrets]\nextra_identifier_rules = '''\n[[rule]]\nid = \"secret.acme\"\ndescription = \"x\"\nkeywords = [\"acme\"]\npattern = 'acme'\n'''\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("identifier.<name>"), "{err}");
+}
