@@ -1571,6 +1571,20 @@ fn secret_range(caps: &Captures) -> Option<Range<usize>> {
         .map(|s| s.range())
 }
 
+/// Whether `s` has a dot followed by a letter or digit (`acme.okta.com`, not "the end. Next"):
+/// a host name can only be there. Written without a branch per byte, so it vectorizes.
+fn dotted_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    let Some(rest) = b.get(1..) else {
+        return false;
+    };
+    b.iter().zip(rest).fold(0u8, |acc, (&p, &c)| {
+        let alnum =
+            u8::from((c | 0x20).wrapping_sub(b'a') < 26) | u8::from(c.wrapping_sub(b'0') < 10);
+        acc | (u8::from(p == b'.') & alnum)
+    }) != 0
+}
+
 /// Whether `s` can hold a secret at all: every rule's secret has a digit, a symbol of token or
 /// assignment syntax (`_ + / = @ : % $ * & # ~ > | \\`), or a capital inside a word (random
 /// tokens of sixteen or more characters without any are vanishingly rare). Prose without them,
@@ -1629,7 +1643,12 @@ impl Detector for Secrets {
             if relay {
                 continue;
             }
-            if !may_hold_secret(s) && !self.host_words.as_ref().is_some_and(|ac| ac.is_match(s)) {
+            if !may_hold_secret(s)
+                && !self
+                    .host_words
+                    .as_ref()
+                    .is_some_and(|ac| dotted_name(s) && ac.is_match(s))
+            {
                 // Prose without token syntax can still give a password in words ("the
                 // default password is 'blooberry'").
                 if let Some(g) = &self.generic {
