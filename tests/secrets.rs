@@ -1034,3 +1034,31 @@ fn extra_identifier_rules_run_and_a_secret_id_among_them_is_rejected() {
     .to_string();
     assert!(err.contains("identifier.<name>"), "{err}");
 }
+
+#[test]
+fn a_password_changed_to_or_made_of_joined_words_in_prose_is_found() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "I changed the wifi password to BlueHorse$42 yesterday, can you note it?",
+            "BlueHorse$42",
+        ),
+        (
+            "Voici mon mot de passe : Lune#Bleue2024, peux-tu vérifier ?",
+            "Lune#Bleue2024",
+        ),
+        ("le mot de passe est Lune#Bleue2024", "Lune#Bleue2024"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // Advice and words joined by a hyphen are not passwords.
+    for text in [
+        "Set the password to something-strong and rotate it.",
+        "the password is well-known to everyone",
+        "Change your password to a long passphrase.",
+        "the password to the vault is in 1Password",
+        "the key to success is hard-work",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}

@@ -656,7 +656,7 @@ const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd
 /// of the common languages followed by the value ("verwende das Passwort Sommer2024!", "la
 /// contraseña es «Tr0ub4dor»", "use password Xk29vLm3!", "密码是Abc12345"). Groups 1 and 3 are
 /// quoted values, groups 2, 4 and 5 unquoted ones.
-const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{6,64}))|\b(?:password|passwort|kennwort|contraseña|contrasena|mot de passe|senha|wachtwoord|lösenord|losenord|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|şifre|sifre)(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|je|är|on|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passwort|kennwort|contraseña|contrasena|mot de passe|senha|wachtwoord|lösenord|losenord|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|şifre|sifre)(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|je|är|on|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})|(?:パスワード|密码|密碼|口令|비밀번호|암호)(?:は|是|为|為|는|은|を)?[:：]?[ \t]?((?-u:[A-Za-z0-9!@#$%^&*._+=~-]){6,64})"#;
+const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to|to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{6,64}))|\b(?:password|passwort|kennwort|contraseña|contrasena|mot de passe|senha|wachtwoord|lösenord|losenord|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|şifre|sifre)(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|je|är|on|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passwort|kennwort|contraseña|contrasena|mot de passe|senha|wachtwoord|lösenord|losenord|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|şifre|sifre)(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|je|är|on|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})|(?:パスワード|密码|密碼|口令|비밀번호|암호)(?:は|是|为|為|는|은|を)?[:：]?[ \t]?((?-u:[A-Za-z0-9!@#$%^&*._+=~-]){6,64})"#;
 
 /// Words for a password that name a field by themselves, in the languages agents meet most
 /// (`Passwort`, `contraseña`, `mot de passe`, `senha`, `пароль`, `パスワード`, `密码`, ...);
@@ -771,7 +771,6 @@ fn plausible_password(v: &str, quoted: bool) -> bool {
     if password_reference(v) {
         return false;
     }
-    let symbol_or_digit = v.bytes().any(|c| !c.is_ascii_alphabetic());
     let identifier = v
         .bytes()
         .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
@@ -779,15 +778,20 @@ fn plausible_password(v: &str, quoted: bool) -> bool {
     if quoted {
         !identifier || v.bytes().all(|c| c.is_ascii_alphabetic())
     } else {
-        // Unquoted code: calls, indexing, paths and type names (`config['user']`,
-        // `windows_sys::core::PWSTR`, `_bindgen_ty_3`).
-        let code = v.contains(['[', '(', '{', ')']) || v.contains("::") || v.contains("->");
-        symbol_or_digit
-            && !identifier
-            && !code
-            && !code_identifier(v)
-            && v.contains(|c: char| c.is_ascii_alphabetic())
+        plausible_password_shape(v) && !code_identifier(v)
     }
+}
+
+/// An unquoted password's shape: a digit or a symbol, a letter, and neither a plain identifier
+/// nor code (calls, indexing, paths: `config['user']`, `windows_sys::core::PWSTR`).
+fn plausible_password_shape(v: &str) -> bool {
+    let symbol_or_digit = v.bytes().any(|c| !c.is_ascii_alphabetic());
+    let identifier = v
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+        && !v.bytes().any(|c| c.is_ascii_digit());
+    let code = v.contains(['[', '(', '{', ')']) || v.contains("::") || v.contains("->");
+    symbol_or_digit && !identifier && !code && v.contains(|c: char| c.is_ascii_alphabetic())
 }
 
 /// Rows of a table read below a header that names a secret column.
@@ -1305,8 +1309,19 @@ impl Secrets {
         // (`user = "anonymous"; password = "busybox@"`), not a secret.
         let anonymous =
             v.ends_with('@') && lowercase_before(s, range.start, 200).contains("anonymous");
-        let plausible =
-            plausible_password(v, quoted) || (pair && v.len() >= 6 && !password_reference(v));
+        // After a label in words ("le mot de passe est Lune#Bleue2024"), words joined by a
+        // symbol and a digit are how people make passwords, not code ("is well-known" is not).
+        let made_up = || {
+            v.bytes()
+                .any(|c| c.is_ascii_digit() || b"!#$%&*+=?@^~".contains(&c))
+        };
+        let plausible = plausible_password(v, quoted)
+            || (pair && v.len() >= 6 && !password_reference(v))
+            || (prose
+                && !quoted
+                && !password_reference(v)
+                && plausible_password_shape(v)
+                && made_up());
         if anonymous || !plausible || self.ignored(v) || overlaps(seen, &range) {
             return;
         }
