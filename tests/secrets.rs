@@ -1062,3 +1062,31 @@ fn a_password_changed_to_or_made_of_joined_words_in_prose_is_found() {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn passwords_in_chat_across_languages_qualifiers_and_inflections_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        ("a senha do wifi é Praia2024!", "Praia2024!"),
+        ("la contraseña de la red es Casa#2024", "Casa#2024"),
+        ("hasło to Kot#2024x", "Kot#2024x"),
+        ("мой пароль Медведь2024", "Медведь2024"),
+        ("şifrem Kedi2024! ama giremiyorum", "Kedi2024!"),
+        ("lösenordet är Sommar2024!", "Sommar2024!"),
+        ("mi clave del wifi es Perro2024!", "Perro2024!"),
+        ("la clé est Chat#2024", "Chat#2024"),
+        // Digits alone after a password or passcode label.
+        ("the passcode is 739215", "739215"),
+        ("my password is 19871023", "19871023"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    for text in [
+        "la clave es la paciencia",
+        "the key is 2048 bits",
+        "the password is 8 characters long",
+        "la clé API est dans le fichier 2024",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}

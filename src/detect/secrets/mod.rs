@@ -654,9 +654,11 @@ const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd
 /// Passwords and keys given in prose: "the (default) password (for user 'x') is 'hunter22'",
 /// "my wifi password is Summer2024!", "the API key is Xk29vLm3Qz8p"; or a password label of any
 /// of the common languages followed by the value ("verwende das Passwort Sommer2024!", "la
-/// contraseña es «Tr0ub4dor»", "use password Xk29vLm3!", "密码是Abc12345"). Groups 1 and 3 are
+/// contraseña es «Tr0ub4dor»", "use password Xk29vLm3!", "密码是Abc12345"; a qualifier may follow
+/// the label, "a senha do wifi é …", and Swedish, Norwegian, Danish and Turkish inflect it:
+/// "lösenordet", "şifrem"). Groups 1 and 3 are
 /// quoted values, groups 2, 4 and 5 unquoted ones.
-const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to|to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{6,64}))|\b(?:password|passwort|kennwort|contraseña|contrasena|mot de passe|senha|wachtwoord|lösenord|losenord|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|şifre|sifre)(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|je|är|on|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passwort|kennwort|contraseña|contrasena|mot de passe|senha|wachtwoord|lösenord|losenord|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|şifre|sifre)(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|je|är|on|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})|(?:パスワード|密码|密碼|口令|비밀번호|암호)(?:は|是|为|為|는|은|を)?[:：]?[ \t]?((?-u:[A-Za-z0-9!@#$%^&*._+=~-]){6,64})"#;
+const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to|to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{4,64}))|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})|(?:パスワード|密码|密碼|口令|비밀번호|암호)(?:は|是|为|為|는|은|を)?[:：]?[ \t]?((?-u:[A-Za-z0-9!@#$%^&*._+=~-]){6,64})"#;
 
 /// Words for a password that name a field by themselves, in the languages agents meet most
 /// (`Passwort`, `contraseña`, `mot de passe`, `senha`, `пароль`, `パスワード`, `密码`, ...);
@@ -674,6 +676,10 @@ const PASSWORD_WORDS: &[&str] = &[
 /// found through `pass`), as `to_ascii_lowercase` leaves them.
 const LABEL_WORDS: &[&str] = &[
     "kennwort",
+    "clave",
+    "clé",
+    "passord",
+    "adgangskode",
     "contraseña",
     "contrasena",
     "mot de passe",
@@ -791,7 +797,7 @@ fn plausible_password_shape(v: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
         && !v.bytes().any(|c| c.is_ascii_digit());
     let code = v.contains(['[', '(', '{', ')']) || v.contains("::") || v.contains("->");
-    symbol_or_digit && !identifier && !code && v.contains(|c: char| c.is_ascii_alphabetic())
+    symbol_or_digit && !identifier && !code && v.contains(char::is_alphabetic)
 }
 
 /// Rows of a table read below a header that names a secret column.
@@ -1244,12 +1250,44 @@ impl Secrets {
         out: &mut Vec<Finding>,
     ) {
         let mut pair = false;
+        let mut numeric = false;
         let (range, quoted) = if prose {
             match (1..6).find_map(|i| caps.get_group(i).map(|g| (i, g))) {
                 // A bare label followed by a word ("a password and/or", "güçlü şifre
                 // korumaları") is prose unless the word has a digit.
                 Some((4 | 5, v)) if !s[v.range()].bytes().any(|c| c.is_ascii_digit()) => return,
-                Some((i, v)) => (v.range(), i == 1 || i == 3),
+                Some((i, v)) => {
+                    let value = &s[v.range()];
+                    let digits = value.bytes().all(|c| c.is_ascii_digit());
+                    // Digits alone are a password or passcode ("my password is 19871023",
+                    // "the passcode is 739215"), not a key's or token's size ("2048").
+                    if digits {
+                        let label = caps
+                            .get_match()
+                            .map(|m| s[m.start()..v.start].to_lowercase())
+                            .unwrap_or_default();
+                        if !(4..=12).contains(&value.len())
+                            || ![
+                                "password",
+                                "passcode",
+                                "passwort",
+                                "contraseña",
+                                "senha",
+                                "пароль",
+                            ]
+                            .iter()
+                            .any(|k| label.contains(k))
+                        {
+                            return;
+                        }
+                        numeric = true;
+                    }
+                    // Group 2 takes four characters for digits only.
+                    if i == 2 && !digits && value.chars().count() < 6 {
+                        return;
+                    }
+                    (v.range(), i == 1 || i == 3)
+                }
                 None => return,
             }
         } else {
@@ -1315,7 +1353,8 @@ impl Secrets {
             v.bytes()
                 .any(|c| c.is_ascii_digit() || b"!#$%&*+=?@^~".contains(&c))
         };
-        let plausible = plausible_password(v, quoted)
+        let plausible = numeric
+            || plausible_password(v, quoted)
             || (pair && v.len() >= 6 && !password_reference(v))
             || (prose
                 && !quoted
