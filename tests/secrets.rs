@@ -1090,3 +1090,26 @@ fn passwords_in_chat_across_languages_qualifiers_and_inflections_are_found() {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn telegram_token_inside_a_bot_api_url_and_an_fcm_server_key_are_found() {
+    let g = guard("");
+    assert_secret_span(
+        &g,
+        "curl https://api.telegram.org/bot1234567890:AAHk3mQ9vL2pR7tY6uW8zA1bC3dE5fG7hJ9/sendMessage",
+        "1234567890:AAHk3mQ9vL2pR7tY6uW8zA1bC3dE5fG7hJ9",
+    );
+    // The key's 134-character tail, varied so that no placeholder check applies.
+    let tail: String = "Hk3mQ9vL2pR7tY6uW8zA1bC3dE5fG7hJ9kL2mN4pQ6rS8tU0vW2xY4zA6bC8dE0fG2hJ4kL6mN8pQ0rS2tU4vW6xY8zA0bC2dE4fG6hJ8kL0mN2pQ4rS6tU8vW0xY2zA4bC6dE8fG0hJ2kL4mN6"
+        .chars()
+        .take(134)
+        .collect();
+    let key = format!("AAAAq7Xz2Lm:APA91b{tail}");
+    assert_eq!(key.len(), 152);
+    assert_secret_span(&g, &format!("legacy FCM server key: {key}"), &key);
+    // A device's registration token has the same tail, but no `AAAA` key prefix.
+    assert!(
+        !secret_ids(&g, &format!("token fZ3kq7Xz2Lm:{}", &key[12..]))
+            .contains(&"secret.firebase_fcm_server_key".to_string())
+    );
+}
