@@ -1378,6 +1378,10 @@ impl Pipeline {
                     f.span = clamp_span(job.value, f.span.clone());
                     f.action = if f.score < rule.threshold.unwrap_or(0.5) {
                         Action::Allow
+                    } else if f.category == Category::Identifier {
+                        // A bucket or tenant name is recorded, not a reason to refuse a call,
+                        // unless `[rules]` raise it.
+                        rule.action.unwrap_or(Action::Allow)
                     } else {
                         job.action
                     };

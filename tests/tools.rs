@@ -324,6 +324,22 @@ fn secrets_exfiltrated_through_arguments_are_blocked() {
 }
 
 #[test]
+fn an_identifier_in_a_scanned_argument_is_recorded_without_blocking_the_call() {
+    let g = guard();
+    let mut args = email(&["ana@example.com"]);
+    args["body"] = json!("Log in at https://acme-corp.okta.com with your usual account.");
+    let v = g.check_tool_call(&support(), &call("send_email", args));
+    assert!(!v.is_blocked(), "{:?}", v.findings());
+    let f = v
+        .findings()
+        .iter()
+        .find(|f| f.detector == "identifier.okta_domain")
+        .expect("recorded");
+    assert_eq!(f.action, palisade::Action::Allow);
+    assert_eq!(f.argument.as_deref(), Some("/body"));
+}
+
+#[test]
 fn approval_binds_to_the_exact_arguments() {
     let (g, _clock) = guard_with_clock();
     let ctx = support();

@@ -1,5 +1,6 @@
 //! The secret detectors never panic; every finding's span and replacement are well-formed; the
-//! first half of the input, read as an extra rules file, is rejected cleanly or compiles.
+//! first half of the input, read as an extra rules file (secret or identifier), is rejected
+//! cleanly or compiles.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     for f in v.findings() {
         assert!(f.span.start <= f.span.end && f.span.end <= s.len());
         assert!(s.is_char_boundary(f.span.start) && s.is_char_boundary(f.span.end));
-        assert!(f.detector.starts_with("secret."));
+        assert!(f.detector.starts_with("secret.") || f.detector.starts_with("identifier."));
     }
     // Rules from configuration: an error, never a panic.
     let cut = s.len() / 2;
@@ -29,6 +30,12 @@ fuzz_target!(|data: &[u8]| {
         let config = SecretsConfig {
             no_builtin_rules: true,
             extra_rules: Some(s[..cut].to_string()),
+            ..SecretsConfig::default()
+        };
+        let _ = Secrets::new(&config);
+        let config = SecretsConfig {
+            no_builtin_rules: true,
+            extra_identifier_rules: Some(s[..cut].to_string()),
             ..SecretsConfig::default()
         };
         let _ = Secrets::new(&config);
