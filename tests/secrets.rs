@@ -1113,3 +1113,34 @@ fn telegram_token_inside_a_bot_api_url_and_an_fcm_server_key_are_found() {
             .contains(&"secret.firebase_fcm_server_key".to_string())
     );
 }
+
+#[test]
+fn secrets_in_name_value_entries_of_kubernetes_ecs_and_hadoop_configs_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "env:\n  - name: DB_PASSWORD\n    value: \"Zq8vN3xK7mR2\"\n",
+            "Zq8vN3xK7mR2",
+        ),
+        (
+            r#"{"name": "DB_PASSWORD", "value": "Zq8vN3xK7mR2"}"#,
+            "Zq8vN3xK7mR2",
+        ),
+        (
+            "<property><name>fs.s3a.secret.key</name><value>Zq8vN3xK7mR2aB4cD6eF8gH0</value></property>",
+            "Zq8vN3xK7mR2aB4cD6eF8gH0",
+        ),
+        ("ansible_become_pass: Zq8vN3xK7mR2", "Zq8vN3xK7mR2"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    for text in [
+        "- name: API_KEY_HEADER\n  value: \"X-Api-Key\"",
+        "- name: DB_PASSWORD_FILE\n  value: /run/secrets/db",
+        "- name: SECRET_ROTATION_DAYS\n  value: \"30\"",
+        "- name: GITHUB_TOKEN\n  valueFrom:\n    secretKeyRef:\n      name: gh\n      key: token",
+        "Scale pass: 2-x",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}

@@ -504,7 +504,7 @@ struct Generic {
     entropy: f32,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str))?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|=|:|value[ \t]*=)[ \t]{0,30}|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str))?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|=|:|value[ \t]*=)[ \t]{0,30}|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
 
 /// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
 /// fake values.
@@ -649,7 +649,7 @@ fn generic_name_stop(name: &str) -> bool {
 /// or given as the value of a keyed entry (`<add key="SmtpPassword" value="…"/>`). A password
 /// needs less randomness than an unnamed secret: the name is the evidence. Quotes may be
 /// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|pass))\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|value[ \t]*=)[ \t]{0,30}(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|pass))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|value[ \t]*=)[ \t]{0,30})(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
 
 /// Passwords and keys given in prose: "the (default) password (for user 'x') is 'hunter22'",
 /// "my wifi password is Summer2024!", "the API key is Xk29vLm3Qz8p"; or a password label of any
@@ -1321,8 +1321,14 @@ impl Secrets {
                         .iter()
                         .any(|l| above.contains(l))
                 };
+                // A compound name (`ansible_become_pass`, `smtpPass`) is a field, not the word
+                // `pass` in a sentence.
+                let compound = at > 0 && b[at - 1] != b' ';
                 if !starts_word
-                    || (!quoted && !s[name.end..range.start].contains('=') && !login_above())
+                    || (!quoted
+                        && !compound
+                        && !s[name.end..range.start].contains('=')
+                        && !login_above())
                 {
                     return;
                 }
