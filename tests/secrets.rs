@@ -1144,3 +1144,19 @@ fn secrets_in_name_value_entries_of_kubernetes_ecs_and_hadoop_configs_are_found(
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn a_token_whose_ids_repeat_a_digit_but_whose_tail_is_random_is_a_secret() {
+    let g = guard("");
+    // Slack's legacy workspace token: the team and user ids are runs of ones, the tail is not.
+    let token = "xoxa-2-511111111-31111111111-3111111111111-e039d02840a0b9379c";
+    assert_secret_span(&g, &format!("slackToken = \"{token}\""), token);
+    // Every part a run: a placeholder.
+    assert!(
+        secret_ids(
+            &g,
+            "export SLACK_TOKEN=\"xoxb-0000000000-0000000000000-xxxxxxxxxxxxxxxxxxxxxxxx\""
+        )
+        .is_empty()
+    );
+}

@@ -928,7 +928,9 @@ fn placeholder_shape_with(v: &str, example_word: bool) -> bool {
     {
         return true;
     }
-    // Long runs of one character other than `A` (base64 of zero bytes): `aaaaaaaa`, `55555555`.
+    // Long runs of one character other than `A` (base64 of zero bytes): `aaaaaaaa`, `55555555`,
+    // unless another part of the token is random (`xoxa-2-511111111-…-e039d02840a0b9379c`:
+    // the run is an id, the tail the secret).
     let b = v.as_bytes();
     let mut run = 1;
     for i in 1..b.len() {
@@ -938,7 +940,9 @@ fn placeholder_shape_with(v: &str, example_word: bool) -> bool {
             1
         };
         if run >= 8 {
-            return true;
+            return !v
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(random_segment);
         }
     }
     // Long values with very little entropy: `glc_1111…`, `0000…TUVWXYZ`.
@@ -955,6 +959,17 @@ fn placeholder_shape_with(v: &str, example_word: bool) -> bool {
     }
     // `aaaaaaaa`, `0000-0000`, `abababab`.
     n <= 3 || (v.len() >= 12 && n <= 5)
+}
+
+/// A part of a token that looks drawn at random: twelve or more characters, eight or more of
+/// them distinct, no run of four of one character.
+fn random_segment(g: &str) -> bool {
+    let b = g.as_bytes();
+    let mut distinct = [false; 256];
+    b.iter().for_each(|&c| distinct[c as usize] = true);
+    b.len() >= 12
+        && distinct.iter().filter(|&&d| d).count() >= 8
+        && !b.windows(4).any(|w| w.iter().all(|&c| c == w[0]))
 }
 
 /// A value that is cut short or masked where it appears: `ops_eyJz..[Redacted]`, `sk-abc…`.
