@@ -745,8 +745,8 @@ fn user_line_above(s: &str, line_start: usize) -> bool {
 /// A line of a configuration file (`.env`, INI, properties): the name starts the line (after
 /// indentation or `export`), `=` follows it with no space, and the value runs to the end of the
 /// line or to a comment (`Password=thisismypassword`, `export DB_PASSWORD=hunter2hunter`). The
-/// value is then a literal, as a quoted one is in code; code puts spaces around `=` (unless a user is set
-/// just above, see [`user_line_above`]) or passes `password=x` inside a call.
+/// value is then a literal, as a quoted one is in code; code puts spaces around `=` (unless a
+/// user is set just above, see [`user_line_above`]) or passes `password=x` inside a call.
 fn config_line(s: &str, name_start: usize, name_end: usize, value: Range<usize>) -> bool {
     let line_start = s[..name_start].rfind('\n').map_or(0, |i| i + 1);
     let indent = s[line_start..name_start].trim_start_matches([' ', '\t']);
