@@ -1160,3 +1160,22 @@ fn a_token_whose_ids_repeat_a_digit_but_whose_tail_is_random_is_a_secret() {
         .is_empty()
     );
 }
+
+#[test]
+fn passwords_after_labels_in_vietnamese_indonesian_greek_hebrew_arabic_persian_hindi_thai() {
+    let g = guard("");
+    for (text, secret) in [
+        ("mật khẩu là Saigon2024!", "Saigon2024!"),
+        ("kata sandi: Jakarta#2024", "Jakarta#2024"),
+        ("ο κωδικός είναι Athina2024!", "Athina2024!"),
+        ("הסיסמה היא TelAviv2024!", "TelAviv2024!"),
+        ("كلمة المرور: Riyadh2024!", "Riyadh2024!"),
+        ("رمز عبور: Tehran2024!", "Tehran2024!"),
+        ("पासवर्ड: Delhi2024!", "Delhi2024!"),
+        ("รหัสผ่าน: Bangkok2024!", "Bangkok2024!"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // The label in a sentence without a value.
+    assert!(secret_ids(&g, "mật khẩu của bạn đã được thay đổi").is_empty());
+}

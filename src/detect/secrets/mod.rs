@@ -657,7 +657,7 @@ const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd
 /// contraseña es «Tr0ub4dor»", "use password Xk29vLm3!", "密码是Abc12345"; a qualifier may follow
 /// the label, "a senha do wifi é …", and Swedish, Norwegian, Danish and Turkish inflect it:
 /// "lösenordet", "şifrem"). Groups 1 and 3 are quoted values, groups 2, 4 and 5 unquoted ones.
-const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to|to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{4,64}))|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})|(?:パスワード|密码|密碼|口令|비밀번호|암호)(?:は|是|为|為|는|은|を)?[:：]?[ \t]?((?-u:[A-Za-z0-9!@#$%^&*._+=~-]){6,64})"#;
+const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to|to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{4,64}))|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?|mật khẩu|mat khau|kata sandi|κωδικός|κωδικος|ה?סיסמ(?:ה|א)|كلمة المرور|كلمة السر|رمز عبور|पासवर्ड|รหัสผ่าน)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|là|adalah|είναι|היא|هي|است|คือ|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?|mật khẩu|mat khau|kata sandi|κωδικός|κωδικος|ה?סיסמ(?:ה|א)|كلمة المرور|كلمة السر|رمز عبور|पासवर्ड|รหัสผ่าน)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|là|adalah|είναι|היא|هي|است|คือ|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})|(?:パスワード|密码|密碼|口令|비밀번호|암호)(?:は|是|为|為|는|은|を)?[:：]?[ \t]?((?-u:[A-Za-z0-9!@#$%^&*._+=~-]){6,64})"#;
 
 /// Words for a password that name a field by themselves, in the languages agents meet most
 /// (`Passwort`, `contraseña`, `mot de passe`, `senha`, `пароль`, `パスワード`, `密码`, ...);
@@ -679,6 +679,18 @@ const LABEL_WORDS: &[&str] = &[
     "clé",
     "passord",
     "adgangskode",
+    "mật khẩu",
+    "mat khau",
+    "kata sandi",
+    "κωδικός",
+    "κωδικος",
+    "סיסמה",
+    "סיסמא",
+    "كلمة المرور",
+    "كلمة السر",
+    "رمز عبور",
+    "पासवर्ड",
+    "รหัสผ่าน",
     "contraseña",
     "contrasena",
     "mot de passe",
