@@ -134,7 +134,7 @@ fn bearer_token_in_an_authorization_header_is_found() {
 #[test]
 fn generic_password_assignment_is_found() {
     let ids = secret_ids(&guard(""), "db_password = \"Tr0ub4dor&3xK9mq\"");
-    assert_eq!(ids, ["secret.mysql_password"], "{ids:?}");
+    assert_eq!(ids, ["secret.database_password"], "{ids:?}");
     let ids = secret_ids(&guard(""), "SERVICE_SECRET: 'q8Xz2Lm4Vn7Rt1Kp9Wc3'");
     assert_eq!(ids, ["secret.generic"], "{ids:?}");
 }
