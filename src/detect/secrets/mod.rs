@@ -1223,12 +1223,12 @@ impl Secrets {
         })
     }
 
-    /// Number of compiled rules (the generic detector not counted).
+    /// Number of compiled rules, secret and identifier (the generic detector not counted).
     pub fn rule_count(&self) -> usize {
         self.rules.len()
     }
 
-    /// The ids of the rules.
+    /// The ids of the rules (`secret.*`, then `identifier.*`).
     pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
         self.rules.iter().map(|r| r.id.as_str())
     }
