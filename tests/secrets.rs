@@ -1179,3 +1179,50 @@ fn passwords_after_labels_in_vietnamese_indonesian_greek_hebrew_arabic_persian_h
     // The label in a sentence without a value.
     assert!(secret_ids(&g, "mật khẩu của bạn đã được thay đổi").is_empty());
 }
+
+#[test]
+fn passwords_named_pw_and_given_as_pw_or_pwd_in_prose_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        ("wifi_pw = \"Lq9!zk2m\"", "Lq9!zk2m"),
+        (
+            "https://nas.local/login?user=admin&pw=Kq8zLm2x9",
+            "Kq8zLm2x9",
+        ),
+        ("dbPw: \"x8Kq2mZp\"", "x8Kq2mZp"),
+        ("my login is jdoe and my pw is gH7!kq2M", "gH7!kq2M"),
+        ("the admin pwd is Tr0ub4dor&3", "Tr0ub4dor&3"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // `pw` inside a word, and a pw in words without a made-up value.
+    for text in [
+        "upw=Lq9zk2m7",
+        "upward momentum; pwm_duty=0.75",
+        "my pw is the same as always",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn yaml_tags_in_place_of_a_password_are_references_not_passwords() {
+    let g = guard("");
+    for text in [
+        "password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  62386431313533",
+        "wifi_password: !secret wifi_password",
+        "MasterUserPassword: !Ref DBPassword",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+    // A password that starts with `!` is still one.
+    assert_secret_span(&g, "password: \"!Qaz2wsx9\"", "!Qaz2wsx9");
+}
+
+#[test]
+fn office_365_connector_webhooks_of_any_connector_are_teams_webhooks() {
+    let g = guard("");
+    let url = "https://outlook.office.com/webhook/82fc2788-c6f4-4507-a657-36c91eccfd87@93f33571-550f-43cf-b09f-cd33c338d086/JenkinsCI/4f3bbf41e81a4f36887a1a4d7cbfb2c6/82fa2788-c6f4-45c7-a657-36f91eccfd87";
+    let ids = secret_ids(&g, &format!("webhookUrl: '{url}'"));
+    assert_eq!(ids, ["secret.teams_webhook"], "{ids:?}");
+}

@@ -649,7 +649,7 @@ fn generic_name_stop(name: &str) -> bool {
 /// or given as the value of a keyed entry (`<add key="SmtpPassword" value="…"/>`). A password
 /// needs less randomness than an unnamed secret: the name is the evidence. Quotes may be
 /// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|pass))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|value[ \t]*=)[ \t]{0,30})(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|pass|pw))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|value[ \t]*=)[ \t]{0,30})(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
 
 /// Passwords and keys given in prose: "the (default) password (for user 'x') is 'hunter22'",
 /// "my wifi password is Summer2024!", "the API key is Xk29vLm3Qz8p"; or a password label of any
@@ -657,7 +657,7 @@ const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd
 /// contraseña es «Tr0ub4dor»", "use password Xk29vLm3!", "密码是Abc12345"; a qualifier may follow
 /// the label, "a senha do wifi é …", and Swedish, Norwegian, Danish and Turkish inflect it:
 /// "lösenordet", "şifrem"). Groups 1 and 3 are quoted values, groups 2, 4 and 5 unquoted ones.
-const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to|to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{4,64}))|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?|mật khẩu|mat khau|kata sandi|κωδικός|κωδικος|ה?סיסמ(?:ה|א)|كلمة المرور|كلمة السر|رمز عبور|पासवर्ड|รหัสผ่าน)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|là|adalah|είναι|היא|هي|است|คือ|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?|mật khẩu|mat khau|kata sandi|κωδικός|κωδικος|ה?סיסמ(?:ה|א)|كلمة المرور|كلمة السر|رمز عبور|पासवर्ड|รหัสผ่าน)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|là|adalah|είναι|היא|هي|است|คือ|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})|(?:パスワード|密码|密碼|口令|비밀번호|암호)(?:は|是|为|為|는|은|を)?[:：]?[ \t]?((?-u:[A-Za-z0-9!@#$%^&*._+=~-]){6,64})"#;
+const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|passwd|pwd|pw|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to|to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{4,64}))|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?|mật khẩu|mat khau|kata sandi|κωδικός|κωδικος|ה?סיסמ(?:ה|א)|كلمة المرور|كلمة السر|رمز عبور|पासवर्ड|รหัสผ่าน)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|là|adalah|είναι|היא|هي|است|คือ|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?|mật khẩu|mat khau|kata sandi|κωδικός|κωδικος|ה?סיסמ(?:ה|א)|كلمة المرور|كلمة السر|رمز عبور|पासवर्ड|รหัสผ่าน)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|là|adalah|είναι|היא|هي|است|คือ|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})|(?:パスワード|密码|密碼|口令|비밀번호|암호)(?:は|是|为|為|는|은|を)?[:：]?[ \t]?((?-u:[A-Za-z0-9!@#$%^&*._+=~-]){6,64})"#;
 
 /// Words for a password that name a field by themselves, in the languages agents meet most
 /// (`Passwort`, `contraseña`, `mot de passe`, `senha`, `пароль`, `パスワード`, `密码`, ...);
@@ -780,6 +780,10 @@ fn password_reference(v: &str) -> bool {
     ]) || v.ends_with(':')
         || v.contains("://")
         || v.to_ascii_lowercase().starts_with("arn:")
+        // A YAML tag: `password: !vault |`, `password: !secret wifi_password`.
+        || v
+            .strip_prefix('!')
+            .is_some_and(|t| !t.is_empty() && t.bytes().all(|c| c.is_ascii_alphabetic()))
         || names_password_field(v)
 }
 
@@ -826,6 +830,7 @@ const GENERIC_KEYWORDS: &[&str] = &[
     "passwd",
     "pass",
     "pwd",
+    "pw",
     "passphrase",
     "secret",
     "token",
@@ -1327,7 +1332,7 @@ impl Secrets {
                 Some((i, v)) => (v.range(), i < 4),
                 None => return,
             };
-            // Named only by `pass` (`DB_PASS`, `smtpPass`): the word must start there (not
+            // Named only by `pass` or `pw` (`DB_PASS`, `smtpPass`, `wifi_pw`): the word must start there (not
             // `LOCALBYPASS`) and the value be quoted or set with `=` (not `// Scale pass: 2-x`).
             let n = &s[name.range()];
             let lower = n.to_ascii_lowercase();
@@ -1337,7 +1342,10 @@ impl Secrets {
                 .any(|k| lower.contains(k))
             {
                 let b = n.as_bytes();
-                let at = lower.rfind("pass").unwrap_or(0);
+                let at = lower
+                    .rfind("pass")
+                    .or_else(|| lower.rfind("pw"))
+                    .unwrap_or(0);
                 let starts_word = at == 0
                     || !b[at - 1].is_ascii_alphabetic()
                     || (b[at - 1].is_ascii_lowercase() && b[at] == b'P');
