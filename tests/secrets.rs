@@ -1226,3 +1226,45 @@ fn office_365_connector_webhooks_of_any_connector_are_teams_webhooks() {
     let ids = secret_ids(&g, &format!("webhookUrl: '{url}'"));
     assert_eq!(ids, ["secret.teams_webhook"], "{ids:?}");
 }
+
+#[test]
+fn api_keys_given_in_words_of_other_languages_are_found() {
+    let g = guard("");
+    let key = "7d1f2e3c4b5a69788796a5b4c3d2e1f0";
+    for text in [
+        format!("Mein API-Schlüssel lautet: {key}"),
+        format!("ma clé API : {key}"),
+        format!("minha chave de API é {key}"),
+        format!("la chiave API è {key}"),
+        format!("mijn API-sleutel is {key}"),
+        format!("мой API ключ: {key}"),
+        format!("Токен доступа: {key}"),
+        format!("私のAPIキーは {key} です"),
+        format!("我的API密钥是 {key}"),
+        format!("API 키는 {key} 입니다"),
+        format!("el token es {key}"),
+        format!("le jeton est {key}"),
+    ] {
+        assert_secret_span(&g, &text, key);
+    }
+}
+
+#[test]
+fn key_words_of_other_languages_before_ordinary_values_are_not_secrets() {
+    let g = guard("");
+    for text in [
+        "Der Schlüssel zum Erfolg ist Ausdauer und Geduld.",
+        "La clé USB contient 32GB de données",
+        "Schlüssel: ISBN-978-3-16-148410-0",
+        "Der Schlüssel ist user_id_2024_v2",
+        "キーボードのキー: Ctrl+Shift+T2",
+        "ключ: version-1.2.3-beta4",
+        "密钥长度是 2048 位",
+        "el token es válido durante 3600 segundos",
+        "Clé primaire : id_commande_2024",
+        // An assignment named by `token` is the generic detector's, with its name checks.
+        "publicToken = \"9Cnzj4p4WGeKLs1Pt8QuKUpRKfFLfRYC9AIKjbJTWit\"",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}

@@ -499,6 +499,8 @@ struct Generic {
     re: Regex,
     passwords: Regex,
     prose: Regex,
+    /// `KEY_PROSE`: keys and tokens given in words of other languages.
+    keys: Regex,
     /// `PROSE_WORDS`, for text the keyword pass skips.
     prose_words: AhoCorasick,
     entropy: f32,
@@ -658,6 +660,56 @@ const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd
 /// the label, "a senha do wifi é …", and Swedish, Norwegian, Danish and Turkish inflect it:
 /// "lösenordet", "şifrem"). Groups 1 and 3 are quoted values, groups 2, 4 and 5 unquoted ones.
 const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|passwd|pwd|pw|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to|to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{4,64}))|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?|mật khẩu|mat khau|kata sandi|κωδικός|κωδικος|ה?סיסמ(?:ה|א)|كلمة المرور|كلمة السر|رمز عبور|पासवर्ड|รหัสผ่าน)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|là|adalah|είναι|היא|هي|است|คือ|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?|mật khẩu|mat khau|kata sandi|κωδικός|κωδικος|ה?סיסמ(?:ה|א)|كلمة المرور|كلمة السر|رمز عبور|पासवर्ड|รหัสผ่าน)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|là|adalah|είναι|היא|هي|است|คือ|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})|(?:パスワード|密码|密碼|口令|비밀번호|암호)(?:は|是|为|為|는|은|を)?[:：]?[ \t]?((?-u:[A-Za-z0-9!@#$%^&*._+=~-]){6,64})"#;
+
+/// Keys and tokens given in words of other languages than English ("Mein API-Schlüssel lautet:
+/// …", "ma clé API : …", "minha chave de API é …", "мой API ключ: …", "私のAPIキーは …",
+/// "我的API密钥是 …"); English prose and assignments are `GENERIC_PATTERN`'s and
+/// `PASSWORD_PROSE`'s. The label, then a qualifier (`API`, `de acceso`), then a separator (a
+/// verb, a particle, a colon; never nothing, so `Schlüsselwort…` is no label), then the value
+/// (group 1), checked like a generic secret. The English word `token` counts only as a word
+/// followed by a verb of another language ("el token es …", "le jeton est …"); `apiToken = …`
+/// is an assignment, with the generic detector's checks of its name.
+const KEY_PROSE: &str = r#"(?i)(?:(?:\A|[ \t(])(?:token|jeton)[ \t]{1,3}(?:ist|lautet|est|es|era|é|è|är|jest|adalah|là)[ \t]{0,3}:?|(?:schl(?:ü|ue)ssel|cl(?:é|e)|chave|chiave|sleutel|nyckel(?:n)?|n(?:ø|o)kkel(?:en)?|n(?:ø|o)gle(?:n)?|klucz|kl(?:í|i)(?:č|c)|ключ|токен|anahtar(?:ı|i|ım|im)?|kulcs(?:a|om)?|kunci|kh(?:ó|o)a|מפתח|مفتاح|کلید|कुंजी|टोकन|คีย์|โทเค็น|キー|トークン|密钥|密鑰|秘钥|令牌|키|토큰)(?:[ \t](?:(?:de|da|do|di|del|della|van|för|dla|для) )?(?:api|acceso|acesso|accesso|accès|acces|toegang|åtkomst|dostępu|доступа|secreta|secrète|secrete|segreta|geheim))?(?:[ \t]{0,3}(?:は|是|为|為|는|은|이|가)?[ \t]{0,3}[:：=]|[ \t]{0,3}(?:は|是|为|為|는|은)|[ \t]{1,3}(?:ist|lautet|war|is|est|es|era|é|è|är|er|on|jest|je|to|adalah|là|है|הוא|هو|คือ|—|-)[ \t]{0,3}:?))[ \t]{0,3}["'`\x{201c}\x{201e}\x{ab}]?([A-Za-z0-9+/=_.~-]{12,200})"#;
+
+/// Key and token labels of [`KEY_PROSE`] for the keyword automaton, as `to_ascii_lowercase`
+/// leaves them (a capital outside ASCII stays: `Ключ`).
+const KEY_LABEL_WORDS: &[&str] = &[
+    "schlüssel",
+    "schluessel",
+    "clé",
+    "jeton",
+    "chave",
+    "chiave",
+    "sleutel",
+    "nyckel",
+    "nøkkel",
+    "nøgle",
+    "klucz",
+    "klíč",
+    "ключ",
+    "Ключ",
+    "токен",
+    "Токен",
+    "anahtar",
+    "kulcs",
+    "kunci",
+    "khóa",
+    "מפתח",
+    "مفتاح",
+    "کلید",
+    "कुंजी",
+    "टोकन",
+    "คีย์",
+    "โทเค็น",
+    "キー",
+    "トークン",
+    "密钥",
+    "密鑰",
+    "秘钥",
+    "令牌",
+    "키",
+    "토큰",
+];
 
 /// Words for a password that name a field by themselves, in the languages agents meet most
 /// (`Passwort`, `contraseña`, `mot de passe`, `senha`, `пароль`, `パスワード`, `密码`, ...);
@@ -1151,7 +1203,11 @@ impl Secrets {
         }
         let generic = if config.generic {
             let re = matcher::compile("secret.generic", &[GENERIC_PATTERN], false, limits)?;
-            for k in GENERIC_KEYWORDS.iter().chain(LABEL_WORDS) {
+            for k in GENERIC_KEYWORDS
+                .iter()
+                .chain(LABEL_WORDS)
+                .chain(KEY_LABEL_WORDS)
+            {
                 keywords
                     .entry((*k).to_string())
                     .or_default()
@@ -1160,6 +1216,7 @@ impl Secrets {
             let passwords =
                 matcher::compile("secret.password", &[PASSWORD_PATTERN], false, limits)?;
             let prose = matcher::compile("secret.password", &[PASSWORD_PROSE], false, limits)?;
+            let keys = matcher::compile("secret.generic", &[KEY_PROSE], false, limits)?;
             let prose_words = AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .build(PROSE_WORDS)
@@ -1168,6 +1225,7 @@ impl Secrets {
                 re,
                 passwords,
                 prose,
+                keys,
                 prose_words,
                 entropy: config.generic_entropy,
             })
@@ -1902,6 +1960,38 @@ impl Detector for Secrets {
                 let regions = windows(&generic_hits, PROSE_REACH, s.len());
                 each_match(&g.prose, s, &regions, |caps| {
                     self.password(caps, true, s, layer, original, &mut seen, out);
+                });
+                each_match(&g.keys, s, &regions, |caps| {
+                    let Some(value) = caps.get_group(1) else {
+                        return;
+                    };
+                    let v = s[value.range()].trim_end_matches(['.', ',']);
+                    let range = value.start..value.start + v.len();
+                    // In words, a key has a digit, a letter and a part drawn at random ("2048
+                    // bits", "ISBN-978-3-16-148410-0" and "Ctrl+Shift+T2" do not).
+                    if !v.bytes().any(|c| c.is_ascii_digit())
+                        || !v.bytes().any(|c| c.is_ascii_alphabetic())
+                        || !v
+                            .split(|c: char| !c.is_ascii_alphanumeric())
+                            .any(random_segment)
+                        || !plausible_value(v)
+                        || PROVIDER_PREFIXES.iter().any(|p| v.starts_with(p))
+                        || !g.accepts(v, false)
+                        || truncated(s, range.end)
+                        || self.ignored(v)
+                        || overlaps(&seen, &range)
+                    {
+                        return;
+                    }
+                    seen.push(range.clone());
+                    out.push(self.finding(
+                        "secret.generic",
+                        "High-entropy value given as a key or token",
+                        layer,
+                        original,
+                        range,
+                        0.7,
+                    ));
                 });
                 // A keyword in a table's header line: its column below.
                 if s.contains('\n') {
