@@ -1268,3 +1268,31 @@ fn key_words_of_other_languages_before_ordinary_values_are_not_secrets() {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn session_cookies_pasted_from_a_browser_or_curl_are_secrets() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "Cookie: sessionid=k3j4h5g6f7d8s9a0p1o2i3u4y5t6r7e8",
+            "k3j4h5g6f7d8s9a0p1o2i3u4y5t6r7e8",
+        ),
+        (
+            "curl -H 'Cookie: _ga=GA1.2.3; PHPSESSID=9b1c0e7f3a2d4e5f6a7b8c9d0e1f2a3b' https://x",
+            "9b1c0e7f3a2d4e5f6a7b8c9d0e1f2a3b",
+        ),
+        (
+            "Set-Cookie: _shop_session=Zk8mQ2pL9xVn7cB4dF1gH6jK; Path=/; HttpOnly",
+            "Zk8mQ2pL9xVn7cB4dF1gH6jK",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // Preference cookies, and a session id of one repeated character.
+    for text in [
+        "Cookie: theme=dark; lang=en-US",
+        "Cookie: sessionid=aaaaaaaaaaaaaaaaaaaaaaaaa",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
