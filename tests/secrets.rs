@@ -1296,3 +1296,50 @@ fn session_cookies_pasted_from_a_browser_or_curl_are_secrets() {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn passwords_on_admin_command_lines_sql_html_and_client_calls_are_found() {
+    let g = guard("");
+    let pw = "Zk8mQ2pL9x";
+    for text in [
+        format!("sqlcmd -S srv -U sa -P {pw}"),
+        format!("smbclient //srv/share -U admin%{pw}"),
+        format!("openssl pkcs12 -export -in c.pem -passout pass:{pw}"),
+        format!("openssl enc -aes-256-cbc -in f -out f.enc -k {pw}"),
+        format!("htpasswd -b /etc/nginx/.htpasswd admin {pw}"),
+        format!("htpasswd -bc .htpasswd admin '{pw}' && nginx -s reload"),
+        format!("CREATE USER 'app'@'localhost' IDENTIFIED BY '{pw}';"),
+        format!("CREATE DATABASE LINK l CONNECT TO app IDENTIFIED BY {pw} USING 'x';"),
+        format!("<input type=\"password\" name=\"pw\" value=\"{pw}\">"),
+        format!("<input value='{pw}' type='password'>"),
+        format!("requests.get(url, auth=(\"admin\", \"{pw}\"))"),
+        format!("session.auth = HTTPBasicAuth('admin', '{pw}')"),
+        format!("DriverManager.getConnection(url, \"admin\", \"{pw}\")"),
+        format!("mysql_connect(\"localhost\", \"root\", \"{pw}\")"),
+        format!("$db = new PDO($dsn, 'app', '{pw}');"),
+        format!("echo '{pw}' | sudo -S apt update"),
+        format!("<server><id>nexus</id><password>{pw}</password></server>"),
+    ] {
+        assert_secret_span(&g, &text, pw);
+    }
+}
+
+#[test]
+fn commands_sql_and_markup_without_a_literal_password_are_not_secrets() {
+    let g = guard("");
+    for text in [
+        // `identified by` in prose; MySQL's hashed form names no password.
+        "Exceptions are identified by their class",
+        "CREATE USER 'app'@'%' IDENTIFIED BY VALUES 'S:4D2C1B0A'",
+        // sqlcmd's lowercase -p prints statistics.
+        "sqlcmd -S srv -E -p -Q \"select 1\"",
+        "<input type=\"password\" value=\"{{ form.password }}\">",
+        "<input type=\"password\" name=\"pw\" value=\"\">",
+        "<password>${env.NEXUS_PASSWORD}</password>",
+        "if password > limit_value:",
+        "echo $PASSWORD | sudo -S true",
+        "requests.get(url, auth=(user, password))",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}

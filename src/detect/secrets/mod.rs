@@ -651,7 +651,7 @@ fn generic_name_stop(name: &str) -> bool {
 /// or given as the value of a keyed entry (`<add key="SmtpPassword" value="…"/>`). A password
 /// needs less randomness than an unnamed secret: the name is the evidence. Quotes may be
 /// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|pass|pw))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|value[ \t]*=)[ \t]{0,30})(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|pass|pw))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|>|value[ \t]*=)[ \t]{0,30})(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
 
 /// Passwords and keys given in prose: "the (default) password (for user 'x') is 'hunter22'",
 /// "my wifi password is Summer2024!", "the API key is Xk29vLm3Qz8p"; or a password label of any
@@ -1426,6 +1426,22 @@ impl Secrets {
                     return;
                 }
             }
+            // `>` ends an XML element's name: `<password>hunter2x</password>` holds a literal up
+            // to the closing tag (not `if password > limit`).
+            let sep = &s[name.end..range.start];
+            let (range, quoted) = if sep
+                .trim_start_matches(['"', '\'', '`', '\\', ' ', '\t'])
+                .starts_with('>')
+            {
+                if !s[..name.start].ends_with(['<', ':']) {
+                    return;
+                }
+                let v = &s[range.clone()];
+                let end = range.start + v.find('<').unwrap_or(v.len());
+                (range.start..end, true)
+            } else {
+                (range, quoted)
+            };
             let config_line = !quoted && config_line(s, name.start, name.end, range.clone());
             // Under a user line, a configuration block's password may be a word of code's
             // shape (`user = Aladdin` then `password = open_sesame`).
