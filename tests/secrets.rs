@@ -1343,3 +1343,47 @@ fn commands_sql_and_markup_without_a_literal_password_are_not_secrets() {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn keys_of_ai_and_email_providers_with_their_own_prefixes_are_found() {
+    let g = guard("");
+    for (text, id) in [
+        (
+            "DEEPSEEK_API_KEY: sk-33f4d05743bf2b672850882161db80a1",
+            "secret.deepseek_api_key",
+        ),
+        (
+            "resend key re_uXay1F6g_cqInkTY88mHwg2KDInTEGbOY",
+            "secret.resend_api_key",
+        ),
+        (
+            "fireworks: fw_i7FlaZ7Vt0SXjMpu3uDxYYMf",
+            "secret.fireworks_api_key",
+        ),
+        (
+            "csk-lx1c0nrlil7olmff5rlnimtmae70d7wvs5fa04irplxckxaw",
+            "secret.cerebras_api_key",
+        ),
+        (
+            "Helicone-Auth: Bearer sk-helicone-38s9v0r-z1u80yj-yy0jap6-qypmhfc",
+            "secret.helicone_api_key",
+        ),
+        (
+            "esecret_xcs01qwpyimxenvef2yz705bg3",
+            "secret.anyscale_api_key",
+        ),
+    ] {
+        let ids = secret_ids(&g, text);
+        assert!(ids.iter().any(|i| i == id), "{text}: {ids:?}");
+    }
+    // An STS session token pasted alone, by its encoded header.
+    let sts = format!(
+        "IQoJb3JpZ2luX2VjEKBLhcuiS4hX4TnCt1RTrzJm8Iq0na0p+Yt1JoW56KTL{}",
+        "q7Hx2Vb9Lm4Np6Rt8Zw3Yc5Kd1Fg0Jh2Sa4Qe6Tu8Io0Pl3Mk5Nj7Bh9Vg1Cf3Xd5Ze7Ay9Ws2Er4Ty6Ui8Op0As2Df4Gh6Jk8Lz1Xc3Vb5Nm7Qw9Er2Ty4Ui6"
+    );
+    assert_secret_span(&g, &format!("creds: {sts}"), &sts);
+    // Function names with the same prefixes are not keys.
+    for text in ["re_compile_pattern_cache()", "fw_version_major = 3"] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
