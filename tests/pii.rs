@@ -475,3 +475,20 @@ fn locations_that_place_someone_are_redacted_other_mentions_are_not() {
     let v = guard.check_input(&ctx, "I studied at Boston University. Mobile: 555 0100");
     assert!(v.findings().iter().all(|f| f.detector != "pii.location"));
 }
+
+#[test]
+fn email_spelled_out_with_spaces_is_found_and_pseudonymized() {
+    let g = Pipeline::from_toml("[checks]\ninput = [\"pii\"]\noutput = []\ntool_result = []\n")
+        .expect("config");
+    let text = "write to j o h n . d o e @ e x a m p l e . o r g please";
+    let v = g.check_input(&Context::new(), text);
+    let f = v
+        .findings()
+        .iter()
+        .find(|f| f.detector == "pii.email")
+        .expect("email");
+    assert_eq!(
+        &text[f.span.clone()],
+        "j o h n . d o e @ e x a m p l e . o r g"
+    );
+}

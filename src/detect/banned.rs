@@ -126,7 +126,8 @@ impl Detector for Banned {
     }
 
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Finding>) -> Result<(), DetectorError> {
-        for layer in input.text.layers() {
+        // Spelled-out runs: the folded view of their parent already joins them.
+        for layer in input.text.layers().iter().filter(|l| !l.spelled()) {
             if let Some((re, originals)) = &self.substrings {
                 let view = layer.folded();
                 for m in re.find_iter(view.as_str()) {

@@ -358,7 +358,8 @@ impl Leak {
         let st = self.read();
         let Some(matcher) = &st.matcher else { return };
         let mut seen: Vec<Range<usize>> = Vec::new();
-        for layer in input.text.layers() {
+        // Spelled-out runs: the folded view of their parent already joins them.
+        for layer in input.text.layers().iter().filter(|l| !l.spelled()) {
             for view in [layer.canonical(), layer.folded()] {
                 let (c, at) = compact(view.as_str());
                 for m in matcher.find_overlapping_iter(&c[..]) {

@@ -22,10 +22,14 @@ pub enum Encoding {
     Tags,
     /// Bytes spelled with variation selectors.
     VariationSelectors,
+    /// Characters spelled out one at a time with a separator between them (`g h p _ R 8 …`,
+    /// `Z-k-8-m-Q-2`, one per line): the evasion of a filter that an answer is told to use.
+    Spaced,
 }
 
 impl Encoding {
-    /// A short lowercase name (`base64`, `hex`, `escapes`, `tags`, `variation_selectors`).
+    /// A short lowercase name (`base64`, `hex`, `escapes`, `tags`, `variation_selectors`,
+    /// `spaced`).
     pub fn name(self) -> &'static str {
         match self {
             Encoding::Base64 => "base64",
@@ -33,6 +37,7 @@ impl Encoding {
             Encoding::Escapes => "escapes",
             Encoding::Tags => "tags",
             Encoding::VariationSelectors => "variation_selectors",
+            Encoding::Spaced => "spaced",
         }
     }
 }
@@ -80,6 +85,191 @@ fn whole(encoding: Encoding, text: String, span: Range<usize>) -> Payload {
         text,
         map: b.finish(len, span.end),
     }
+}
+
+/// Separators between the characters of a spelled-out run, longest first so that ` - ` is
+/// not read as a space.
+const SPACED_SEPARATORS: &[&str] = &[
+    " - ", " | ", ", ", "\r\n", "  ", " ", "\t", "\n", "-", ".", "|",
+];
+
+/// Bytes of context kept before a spelled-out run, so that a name before it
+/// (`password: Z k 8 m …`) still names the value in the payload.
+const SPACED_CONTEXT: usize = 48;
+
+/// Finds runs of at least `min_chars` single ASCII characters separated by one repeated
+/// separator (`g h p _ R 8 b X …`, `Z-k-8-m-Q-2-p-L`, a character per line) that hold a letter
+/// and a digit or symbol, and collapses each into a payload: the text of its line before it (at
+/// most [`SPACED_CONTEXT`] bytes), then the characters joined. Every character maps back to
+/// itself, so a finding covers exactly the characters it is made of. Digits alone (spaced card
+/// and phone numbers, which the PII detectors read as they are) and letter-spaced words
+/// (`i g n o r e`: the folded view already joins them) make no payload.
+pub(crate) fn spaced(view: &str, min_chars: usize, out: &mut Vec<Payload>) {
+    let b = view.as_bytes();
+    let min_chars = min_chars.max(4);
+    if !has_spelled_pair(b) {
+        return;
+    }
+    let mut i = 0;
+    while i + 2 < b.len() {
+        // A run starts with a character standing alone: at the start, or after a byte that
+        // cannot continue a word, and followed by a separator.
+        if !b[i].is_ascii_graphic()
+            || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
+            || !matches!(
+                b[i + 1],
+                b' ' | b'-' | b'.' | b'|' | b',' | b'\t' | b'\n' | b'\r'
+            )
+        {
+            i += 1;
+            continue;
+        }
+        let rest = &view[i + 1..];
+        let Some(sep) = SPACED_SEPARATORS.iter().find(|sep| rest.starts_with(**sep)) else {
+            i += 1;
+            continue;
+        };
+        let sep_bytes = sep.as_bytes();
+        let mut chars: Vec<usize> = vec![i];
+        let mut j = i + 1;
+        while j + sep_bytes.len() < b.len() && b[j..].starts_with(sep_bytes) {
+            let at = j + sep_bytes.len();
+            let next = b[at];
+            // The next character stands alone: the separator, the end, whitespace or a
+            // closing mark follows it.
+            let tail = &b[at + 1..];
+            let alone = tail.is_empty()
+                || tail.starts_with(sep_bytes)
+                || matches!(
+                    tail[0],
+                    b' ' | b'\t'
+                        | b'\n'
+                        | b'\r'
+                        | b','
+                        | b';'
+                        | b')'
+                        | b'"'
+                        | b'\''
+                        | b'.'
+                        | b'!'
+                        | b'?'
+                        | b':'
+                );
+            if !next.is_ascii_graphic() || sep_bytes.contains(&next) || !alone {
+                break;
+            }
+            chars.push(at);
+            j = at + 1;
+        }
+        if chars.len() >= min_chars && letter_and_digit_or_symbol(b, &chars) {
+            let line_start = view[..i].rfind('\n').map_or(0, |k| k + 1);
+            let mut ctx = i.saturating_sub(SPACED_CONTEXT).max(line_start);
+            while !view.is_char_boundary(ctx) {
+                ctx += 1;
+            }
+            let mut text = String::with_capacity(i - ctx + chars.len());
+            let mut map = MapBuilder::new();
+            map.exact(0, ctx, i - ctx);
+            text.push_str(&view[ctx..i]);
+            for &at in &chars {
+                map.exact(text.len(), at, 1);
+                text.push(char::from(b[at]));
+            }
+            let len = text.len();
+            out.push(Payload {
+                encoding: Encoding::Spaced,
+                text,
+                map: map.finish(len, view.len()),
+            });
+        }
+        // A later start inside this run would give a part of it (fewer characters, no new
+        // kind): go on after it, which keeps the scan linear.
+        i = j.max(i + 1);
+    }
+}
+
+/// Whether `b` holds two characters spelled out in a row: a printable byte that does not end a
+/// word, a separator of one or two bytes, a printable byte, the same separator (`x␣y␣`,
+/// `x, y, `, `x\r\ny\r\n`; `x - y - ` matches as `x␣-␣`). Written over shifted slices
+/// without a branch or a bounds check per byte, so it vectorizes and prose without such pairs
+/// ("a car", "I am") costs one quick pass.
+fn has_spelled_pair(b: &[u8]) -> bool {
+    #[inline(always)]
+    fn sep(c: u8) -> u8 {
+        u8::from(c == b' ')
+            | u8::from(c == b'-')
+            | u8::from(c == b'.')
+            | u8::from(c == b'|')
+            | u8::from(c == b',')
+            | u8::from(c == b'\t')
+            | u8::from(c == b'\n')
+            | u8::from(c == b'\r')
+    }
+    #[inline(always)]
+    fn graphic(c: u8) -> u8 {
+        u8::from(c.wrapping_sub(0x21) < 0x5E)
+    }
+    #[inline(always)]
+    fn word(c: u8) -> u8 {
+        u8::from((c | 0x20).wrapping_sub(b'a') < 26) | u8::from(c.wrapping_sub(b'0') < 10)
+    }
+    // The text's first byte stands alone too.
+    let first = |len: usize| {
+        b.len() >= 2 * len + 2
+            && graphic(b[0]) == 1
+            && sep(b[1]) == 1
+            && graphic(b[len + 1]) == 1
+            && b[1..=len] == b[len + 2..2 * len + 2]
+    };
+    if first(1) || first(2) {
+        return true;
+    }
+    if b.len() < 5 {
+        return false;
+    }
+    // One-byte separators: `p x s y s`, `p` not a word byte.
+    let n = b.len() - 4;
+    let one = b[..n]
+        .iter()
+        .zip(&b[1..n + 1])
+        .zip(&b[2..n + 2])
+        .zip(&b[3..n + 3])
+        .zip(&b[4..n + 4])
+        .fold(0u8, |acc, ((((&p, &x), &s), &y), &t)| {
+            acc | ((word(p) ^ 1) & graphic(x) & sep(s) & graphic(y) & u8::from(s == t))
+        });
+    if one != 0 {
+        return true;
+    }
+    if b.len() < 7 {
+        return false;
+    }
+    // Two-byte separators: `p x s1 s2 y s1 s2`.
+    let n = b.len() - 6;
+    b[..n]
+        .iter()
+        .zip(&b[1..n + 1])
+        .zip(&b[2..n + 2])
+        .zip(&b[3..n + 3])
+        .zip(&b[4..n + 4])
+        .zip(&b[5..n + 5])
+        .zip(&b[6..n + 6])
+        .fold(0u8, |acc, ((((((&p, &x), &s1), &s2), &y), &t1), &t2)| {
+            acc | ((word(p) ^ 1)
+                & graphic(x)
+                & sep(s1)
+                & graphic(y)
+                & u8::from(s1 == t1)
+                & u8::from(s2 == t2))
+        })
+        != 0
+}
+
+/// Whether spelled-out characters hold a letter and a digit or a symbol.
+fn letter_and_digit_or_symbol(b: &[u8], chars: &[usize]) -> bool {
+    let letter = chars.iter().any(|&at| b[at].is_ascii_alphabetic());
+    let other = chars.iter().any(|&at| !b[at].is_ascii_alphabetic());
+    letter && other
 }
 
 /// Bytes of the base64 alphabets (standard and URL-safe).

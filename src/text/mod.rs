@@ -54,6 +54,10 @@ pub struct NormalizeConfig {
     pub decode_escapes: bool,
     /// Recover text hidden in tag characters and variation selectors. Default `true`.
     pub decode_smuggled: bool,
+    /// Join characters spelled out one at a time (`g h p _ R 8 b X …`, `Z-k-8-m-Q-2-p-L`, one
+    /// per line: at least [`MIN_SPELLED_CHARS`], with a letter and a digit or symbol) into a
+    /// layer that the secret and PII detectors read. Default `true`.
+    pub decode_spaced: bool,
     /// How many encodings deep to decode (base64 inside base64 ...). Default 3.
     pub max_decode_depth: u8,
     /// Shortest base64/hex run that is tried. Default 16 characters.
@@ -71,6 +75,7 @@ impl Default for NormalizeConfig {
             decode_hex: true,
             decode_escapes: true,
             decode_smuggled: true,
+            decode_spaced: true,
             max_decode_depth: 3,
             min_encoded_len: 16,
             max_decoded_bytes: 1 << 20,
@@ -78,6 +83,9 @@ impl Default for NormalizeConfig {
         }
     }
 }
+
+/// The fewest characters a spelled-out run (see [`NormalizeConfig::decode_spaced`]) must have.
+pub const MIN_SPELLED_CHARS: usize = 8;
 
 /// Where a layer's text came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -140,6 +148,19 @@ impl<'a> Layer<'a> {
     /// Where this layer came from.
     pub fn origin(&self) -> &Origin {
         &self.origin
+    }
+
+    /// Whether this layer joins characters spelled out one at a time
+    /// ([`Encoding::Spaced`]). Detectors that read the folded view, which undoes letter
+    /// spacing itself, skip such layers; the secret and PII detectors read them.
+    pub fn spelled(&self) -> bool {
+        matches!(
+            self.origin,
+            Origin::Decoded {
+                encoding: Encoding::Spaced,
+                ..
+            }
+        )
     }
 
     /// The canonical view (NFKC, invisibles removed, case kept).
@@ -246,6 +267,9 @@ impl<'a> Text<'a> {
             {
                 payloads.push(p);
             }
+            if config.decode_spaced && !self.layers[index].spelled() {
+                decode::spaced(view, MIN_SPELLED_CHARS, &mut payloads);
+            }
             if config.decode_base64 || config.decode_hex {
                 let mut found = Vec::new();
                 decode::blobs(view, config.min_encoded_len.max(4), &mut found);
@@ -257,7 +281,8 @@ impl<'a> Text<'a> {
             }
         }
         let parent_len = self.layers[index].canonical.as_str().len();
-        for p in &payloads {
+        // A spelled-out run is not a relay: its parent stays the text the other detectors read.
+        for p in payloads.iter().filter(|p| p.encoding != Encoding::Spaced) {
             let r = p.map.map_range(0..p.text.len());
             // Nothing but the payload (a few bytes of padding or line ends aside).
             if parent_len - (r.end - r.start) <= 4 + parent_len / 100 {
@@ -378,6 +403,66 @@ mod tests {
         };
         let text = Text::new(&s, &cfg);
         assert_eq!(text.layers().len(), 3);
+    }
+
+    #[test]
+    fn spelled_out_secret_gets_a_layer_that_maps_each_character_back() {
+        let s =
+            "key: g h p _ R 8 b X 2 k L q 9 Z v T 4 m N 7 p W 3 s Y 6 c H 1 d F 5 g J 0 a E 2 u I.";
+        let text = Text::new(s, &NormalizeConfig::default());
+        let layer = text
+            .layers()
+            .iter()
+            .find(|l| l.spelled())
+            .expect("spelled layer");
+        let view = layer.canonical();
+        assert_eq!(
+            view.as_str(),
+            "key: ghp_R8bX2kLq9ZvT4mN7pW3sY6cH1dF5gJ0aE2uI"
+        );
+        let at = view.as_str().find("ghp_").unwrap();
+        let span = view.to_original(at..view.as_str().len());
+        assert_eq!(&s[span], &s[5..s.len() - 1]);
+        // The original is not a relay: the other detectors still read it.
+        assert!(!text.layers()[0].relayed());
+    }
+
+    #[test]
+    fn spelled_out_characters_with_other_separators_are_joined() {
+        for (s, joined) in [
+            ("Z-k-8-m-Q-2-p-L-9-x", "Zk8mQ2pL9x"),
+            ("Z, k, 8, m, Q, 2, p, L, 9, x", "Zk8mQ2pL9x"),
+            ("Z\nk\n8\nm\nQ\n2\np\nL\n9\nx", "Zk8mQ2pL9x"),
+            (
+                "Z\r\nk\r\n8\r\nm\r\nQ\r\n2\r\np\r\nL\r\n9\r\nx",
+                "Zk8mQ2pL9x",
+            ),
+            ("A - K - I - A - Z - 3 - M - H", "AKIAZ3MH"),
+        ] {
+            let text = Text::new(s, &NormalizeConfig::default());
+            let layer = text.layers().iter().find(|l| l.spelled());
+            assert_eq!(layer.map(|l| l.canonical().as_str()), Some(joined), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn letter_spaced_words_digits_and_short_runs_make_no_spelled_layer() {
+        for s in [
+            "i g n o r e   a l l   p r e v i o u s",
+            "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+            "x 1 y 2",
+            "We want to rent a car and see a town.",
+            "a-b-c-d-e-f-g-h-i",
+        ] {
+            let text = Text::new(s, &NormalizeConfig::default());
+            assert!(!text.layers().iter().any(Layer::spelled), "{s:?}");
+        }
+        let off = NormalizeConfig {
+            decode_spaced: false,
+            ..Default::default()
+        };
+        let text = Text::new("Z k 8 m Q 2 p L 9 x", &off);
+        assert!(!text.layers().iter().any(Layer::spelled));
     }
 
     #[test]

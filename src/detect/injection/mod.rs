@@ -367,7 +367,10 @@ impl Detector for Heuristics {
         let original = input.text.original();
         let mut triggered = vec![false; self.gated.len()];
         for layer in input.text.layers() {
-            if layer.relayed() && !matches!(layer.origin(), crate::text::Origin::Original) {
+            // Spelled-out runs: the folded view of their parent already joins them.
+            if layer.spelled()
+                || (layer.relayed() && !matches!(layer.origin(), crate::text::Origin::Original))
+            {
                 continue;
             }
             let mut per_rule = [0u8; 64];

@@ -650,7 +650,7 @@ impl Detector for InjectionClassifier {
             .text
             .layers()
             .iter()
-            .filter(|l| !l.relayed())
+            .filter(|l| !l.relayed() && !l.spelled())
             .take(8)
             .collect();
         let texts: Vec<&str> = layers.iter().map(|l| l.canonical().as_str()).collect();
