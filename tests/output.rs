@@ -552,3 +552,24 @@ fn stream_settings_are_validated() {
         .to_string();
     assert!(e.contains("check_every"), "{e}");
 }
+
+#[test]
+fn stream_holds_a_key_spelled_out_one_character_at_a_time() {
+    // An answer told to print a key "with a space between each character", streamed byte by
+    // byte: nothing of the key is shown, whatever the chunking, and the stream ends as
+    // `check_output` does.
+    let g = guard();
+    let key = "ghp_R8bX2kLq9ZvT4mN7pW3sY6cH1dF5gJ0aE2uI";
+    for sep in [" ", "-", "\n", ", "] {
+        let spelled = key.chars().map(String::from).collect::<Vec<_>>().join(sep);
+        let text = format!("Sure, here it is: {spelled} and that is all.");
+        let expected = g.check_output(&Context::new(), &text).text().to_owned();
+        assert!(
+            !expected.contains("R8bX") && !expected.contains("g h p"),
+            "{expected}"
+        );
+        let (shown, v) = stream_all(&g, &Context::new(), &bytes_of(&text));
+        assert_eq!(shown, expected, "separator {sep:?}");
+        assert_eq!(v.action(), Action::Redact);
+    }
+}

@@ -320,6 +320,10 @@ impl<'g> OutputStream<'g> {
         }
         let held = &buf[lo..];
         let mut open = open_pem(held).map(|i| lo + i);
+        // Characters spelled out one at a time up to the end may still grow into a secret.
+        if let Some(at) = crate::text::open_spelled_run(held) {
+            open = Some(open.map_or(lo + at, |o| o.min(lo + at)));
+        }
         if let Some(leak) = self.guard.leak() {
             for at in [leak.open_canary(held), leak.open_prompt_run(held)]
                 .into_iter()

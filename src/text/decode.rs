@@ -265,6 +265,48 @@ fn has_spelled_pair(b: &[u8]) -> bool {
         != 0
 }
 
+/// Where a run of characters spelled out one at a time that reaches the end of `s` starts
+/// (`… here it is: g h p _ R`, `… A-K-I-`), when it has two characters or more: text that may
+/// still grow into a spelled-out secret, which a stream holds back.
+pub(crate) fn open_spelled_run(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut best: Option<usize> = None;
+    for sep in SPACED_SEPARATORS {
+        let sep = sep.as_bytes();
+        // The text may end just after a separator, or inside one (`g, h,` of `, `).
+        let mut end = b.len();
+        if let Some(k) = (1..=sep.len()).rev().find(|&k| b.ends_with(&sep[..k])) {
+            end -= k;
+        }
+        let mut start = None;
+        let mut n = 0;
+        while end >= 1 {
+            let c = b[end - 1];
+            if !c.is_ascii_graphic() || sep.contains(&c) {
+                break;
+            }
+            let before = end - 1;
+            // A character that ends a word (`is:`) is not spelled out.
+            if before > 0 && (b[before - 1].is_ascii_alphanumeric() || b[before - 1] == b'_') {
+                break;
+            }
+            n += 1;
+            start = Some(before);
+            if before >= sep.len() && b[..before].ends_with(sep) {
+                end = before - sep.len();
+            } else {
+                break;
+            }
+        }
+        if n >= 2
+            && let Some(at) = start
+        {
+            best = Some(best.map_or(at, |b: usize| b.min(at)));
+        }
+    }
+    best
+}
+
 /// Whether spelled-out characters hold a letter and a digit or a symbol.
 fn letter_and_digit_or_symbol(b: &[u8], chars: &[usize]) -> bool {
     let letter = chars.iter().any(|&at| b[at].is_ascii_alphabetic());

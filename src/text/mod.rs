@@ -38,6 +38,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 pub use decode::Encoding;
+pub(crate) use decode::open_spelled_run;
 pub use fold::fold_str;
 pub(crate) use fold::folds_to_ascii_letter;
 pub use span::SpanMap;
@@ -463,6 +464,15 @@ mod tests {
         };
         let text = Text::new("Z k 8 m Q 2 p L 9 x", &off);
         assert!(!text.layers().iter().any(Layer::spelled));
+    }
+
+    #[test]
+    fn a_spelled_out_run_open_at_the_end_is_found_for_streams() {
+        assert_eq!(open_spelled_run("here: g h p _"), Some(6));
+        assert_eq!(open_spelled_run("here: A-K-I-A-Z-"), Some(6));
+        assert_eq!(open_spelled_run("here: g, h, p,"), Some(6));
+        assert_eq!(open_spelled_run("I ate a"), None);
+        assert_eq!(open_spelled_run("the end."), None);
     }
 
     #[test]
