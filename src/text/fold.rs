@@ -221,8 +221,16 @@ impl Folder {
         }
         let run = std::mem::take(&mut self.run);
         let joined = run.len() >= 3;
+        // A joined word with letters and digits is leetspeak like any other (`1 g n 0 r 3`).
+        let leet_run = joined
+            && run.iter().any(|r| super::chars::is_alphabetic(r.0))
+            && run.iter().any(|r| r.0.is_ascii_digit());
         let last = run.len() - 1;
         for (i, (c, p, sep)) in run.iter().enumerate() {
+            let c = match c {
+                d if leet_run && d.is_ascii_digit() => char::from(leet(*d as u8)),
+                c => *c,
+            };
             let mut buf = [0u8; 4];
             self.emit_piece(c.encode_utf8(&mut buf), *p);
             if let Some((o, ol)) = sep
@@ -406,10 +414,14 @@ fn fold_ascii(s: &str) -> (String, SpanMap) {
     }
     fn flush(out: &mut Vec<u8>, map: &mut MapBuilder, run: &mut Vec<AsciiSingle>) {
         let joined = run.len() >= 3;
+        // A joined word with letters and digits is leetspeak like any other (`1 g n 0 r 3`).
+        let leet_run = joined
+            && run.iter().any(|r| r.0.is_ascii_lowercase())
+            && run.iter().any(|r| r.0.is_ascii_digit());
         let last = run.len().saturating_sub(1);
         for (k, &(c, pos, sep)) in run.iter().enumerate() {
             map.exact(out.len(), pos, 1);
-            out.push(c);
+            out.push(if leet_run { leet(c) } else { c });
             if !joined || k == last {
                 space(out, map, sep);
             }
