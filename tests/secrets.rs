@@ -1387,3 +1387,38 @@ fn keys_of_ai_and_email_providers_with_their_own_prefixes_are_found() {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn typed_constants_nginx_headers_wifi_keys_server_directives_and_pins_are_found() {
+    let g = guard("");
+    let key = "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY";
+    let pw = "Zk8mQ2pL9x";
+    for (text, secret) in [
+        (format!("const API_KEY: &str = \"{key}\";"), key),
+        (format!("static TOKEN: &'static str = \"{key}\";"), key),
+        (
+            format!("proxy_set_header Authorization \"Bearer {key}\";"),
+            key,
+        ),
+        (format!("wifi:\n  ssid: HomeNet\n  psk: {pw}"), pw),
+        (format!("requirepass {pw}"), pw),
+        (format!("masterauth \"{pw}\""), pw),
+        (format!("rootpw --plaintext {pw}"), pw),
+        (format!("SET PASSWORD FOR 'root'@'localhost' = '{pw}';"), pw),
+        (format!("Use the passphrase {pw} to unlock it"), pw),
+        ("The PIN is 4821".to_string(), "4821"),
+        ("PIN-Code: 739215".to_string(), "739215"),
+    ] {
+        assert_secret_span(&g, &text, secret);
+    }
+    // Pin numbers of electronics, a hashed kickstart password, placeholder PINs.
+    for text in [
+        "int ledPin = 13;",
+        "Connect pin 4 to GND",
+        "pin: 2048",
+        "PIN: 0000",
+        "rootpw --iscrypted $6$rounds=4096$salt$hash",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}

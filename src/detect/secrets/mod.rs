@@ -506,7 +506,7 @@ struct Generic {
     entropy: f32,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str))?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|=|:|value[ \t]*=)[ \t]{0,30}|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str)|[ \t]{0,3}:[ \t]{0,3}(?-i:&'static str|&str|String|string|str))?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|=|:|value[ \t]*=)[ \t]{0,30}|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?(?:[ \t]{0,3}[:=]|[ \t]{1,3}["'])[ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
 
 /// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
 /// fake values.
@@ -651,7 +651,7 @@ fn generic_name_stop(name: &str) -> bool {
 /// or given as the value of a keyed entry (`<add key="SmtpPassword" value="…"/>`). A password
 /// needs less randomness than an unnamed secret: the name is the evidence. Quotes may be
 /// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|pass|pw))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|>|value[ \t]*=)[ \t]{0,30})(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|psk|pass|pw))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|>|value[ \t]*=)[ \t]{0,30})(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
 
 /// Passwords and keys given in prose: "the (default) password (for user 'x') is 'hunter22'",
 /// "my wifi password is Summer2024!", "the API key is Xk29vLm3Qz8p"; or a password label of any
@@ -659,7 +659,7 @@ const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd
 /// contraseña es «Tr0ub4dor»", "use password Xk29vLm3!", "密码是Abc12345"; a qualifier may follow
 /// the label, "a senha do wifi é …", and Swedish, Norwegian, Danish and Turkish inflect it:
 /// "lösenordet", "şifrem"). Groups 1 and 3 are quoted values, groups 2, 4 and 5 unquoted ones.
-const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|passwd|pwd|pw|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to|to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{4,64}))|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?|mật khẩu|mat khau|kata sandi|κωδικός|κωδικος|ה?סיסמ(?:ה|א)|كلمة المرور|كلمة السر|رمز عبور|पासवर्ड|รหัสผ่าน)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|là|adalah|είναι|היא|هي|است|คือ|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?|mật khẩu|mat khau|kata sandi|κωδικός|κωδικος|ה?סיסמ(?:ה|א)|كلمة المرور|كلمة السر|رمز عبور|पासवर्ड|รหัสผ่าน)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|là|adalah|είναι|היא|هي|است|คือ|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})|(?:パスワード|密码|密碼|口令|비밀번호|암호)(?:は|是|为|為|는|은|を)?[:：]?[ \t]?((?-u:[A-Za-z0-9!@#$%^&*._+=~-]){6,64})"#;
+const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|default|admin|root|new|temporary|initial)(?: (?:default|admin|root|new|temporary|initial|wifi|wi-fi|account|login|user|database|db|email|api|access|secret|license))* (?:password|passphrase|passcode|passwd|pwd|pw|key|token|secret)(?: (?:for|of) (?:the )?(?:user(?:name)? |account )?(?:["'][^"'\n]{1,40}["']|[^\s"']{1,40}))? (?:is|was|will be|is set to|set to|to)(?::? ["'\x{201c}]([^"'\x{201d}\s]{4,64})["'\x{201d}]|:? ([^\s"'`\x{201c}\x{201d}]{4,64}))|\b(?:password|passphrase|passcode|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?|mật khẩu|mat khau|kata sandi|κωδικός|κωδικος|ה?סיסמ(?:ה|א)|كلمة المرور|كلمة السر|رمز عبور|पासवर्ड|รหัสผ่าน)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|là|adalah|είναι|היא|هي|است|คือ|=|:|—|-))?:? ["'\x{201c}\x{201e}\x{ab}]([^"'\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}\s]{4,64})["'\x{201c}\x{201d}\x{bb}]|\b(?:password|passphrase|passcode|passwort|kennwort|contraseña|contrasena|clave|mot de passe|clé|senha|wachtwoord|lösenord(?:et)?|losenord(?:et)?|passord(?:et)?|adgangskode(?:n)?|salasana|hasło|haslo|heslo|parola|пароль|jelszó|jelszo|(?:ş|s)ifre(?:m|n|niz|miz|si)?|mật khẩu|mat khau|kata sandi|κωδικός|κωδικος|ה?סיסמ(?:ה|א)|كلمة المرور|كلمة السر|رمز عبور|पासवर्ड|รหัสผ่าน)(?: (?:do|da|de|del|della|du|des|der|van|för|dla|для)(?: [^\s"':]{1,24}){1,2})?(?: (?:ist|lautet|war|es|era|est|était|é|è|is|was|jest|to|je|är|er|on|là|adalah|είναι|היא|هي|است|คือ|=|:|—|-))?:? ([^\s"'`\x{201c}\x{201d}\x{201e}\x{ab}\x{bb}]{6,64})|(?:パスワード|密码|密碼|口令|비밀번호|암호)(?:は|是|为|為|는|은|を)?[:：]?[ \t]?((?-u:[A-Za-z0-9!@#$%^&*._+=~-]){6,64})"#;
 
 /// Keys and tokens given in words of other languages than English ("Mein API-Schlüssel lautet:
 /// …", "ma clé API : …", "minha chave de API é …", "мой API ключ: …", "私のAPIキーは …",
@@ -718,6 +718,7 @@ const PASSWORD_WORDS: &[&str] = &[
     "password",
     "passwd",
     "pwd",
+    "psk",
     "passphrase",
     "secret",
     "passwort",
@@ -883,6 +884,7 @@ const GENERIC_KEYWORDS: &[&str] = &[
     "pass",
     "pwd",
     "pw",
+    "psk",
     "passphrase",
     "secret",
     "token",
