@@ -107,71 +107,72 @@ const SPACED_CONTEXT: usize = 48;
 pub(crate) fn spaced(view: &str, min_chars: usize, out: &mut Vec<Payload>) {
     let b = view.as_bytes();
     let min_chars = min_chars.max(4);
-    if !has_spelled_pair(b) {
+    if !has_spelled_run(b) {
         return;
     }
+    // Whether the byte at `at` stands alone after a separator `sep`: the separator, the end,
+    // whitespace or a closing mark follows it.
+    let alone = |at: usize, sep: &[u8]| {
+        let tail = &b[at + 1..];
+        tail.is_empty()
+            || tail.starts_with(sep)
+            || matches!(
+                tail[0],
+                b' ' | b'\t'
+                    | b'\n'
+                    | b'\r'
+                    | b','
+                    | b';'
+                    | b')'
+                    | b'"'
+                    | b'\''
+                    | b'.'
+                    | b'!'
+                    | b'?'
+                    | b':'
+            )
+    };
     let mut i = 0;
     while i + 2 < b.len() {
         // A run starts with a character standing alone: at the start, or after a byte that
         // cannot continue a word, and followed by a separator.
         if !b[i].is_ascii_graphic()
             || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
-            || !matches!(
-                b[i + 1],
-                b' ' | b'-' | b'.' | b'|' | b',' | b'\t' | b'\n' | b'\r'
-            )
         {
             i += 1;
             continue;
         }
-        let rest = &view[i + 1..];
-        let Some(sep) = SPACED_SEPARATORS.iter().find(|sep| rest.starts_with(**sep)) else {
+        let Some(len) = separator_at(b, i + 1) else {
             i += 1;
             continue;
         };
-        let sep_bytes = sep.as_bytes();
-        let mut chars: Vec<usize> = vec![i];
+        let sep = &b[i + 1..i + 1 + len];
+        let (mut n, mut letter, mut other) =
+            (1, b[i].is_ascii_alphabetic(), !b[i].is_ascii_alphabetic());
         let mut j = i + 1;
-        while j + sep_bytes.len() < b.len() && b[j..].starts_with(sep_bytes) {
-            let at = j + sep_bytes.len();
+        while j + len < b.len() && b[j..].starts_with(sep) {
+            let at = j + len;
             let next = b[at];
-            // The next character stands alone: the separator, the end, whitespace or a
-            // closing mark follows it.
-            let tail = &b[at + 1..];
-            let alone = tail.is_empty()
-                || tail.starts_with(sep_bytes)
-                || matches!(
-                    tail[0],
-                    b' ' | b'\t'
-                        | b'\n'
-                        | b'\r'
-                        | b','
-                        | b';'
-                        | b')'
-                        | b'"'
-                        | b'\''
-                        | b'.'
-                        | b'!'
-                        | b'?'
-                        | b':'
-                );
-            if !next.is_ascii_graphic() || sep_bytes.contains(&next) || !alone {
+            if !next.is_ascii_graphic() || sep.contains(&next) || !alone(at, sep) {
                 break;
             }
-            chars.push(at);
+            n += 1;
+            letter |= next.is_ascii_alphabetic();
+            other |= !next.is_ascii_alphabetic();
             j = at + 1;
         }
-        if chars.len() >= min_chars && letter_and_digit_or_symbol(b, &chars) {
+        if n >= min_chars && letter && other {
             let line_start = view[..i].rfind('\n').map_or(0, |k| k + 1);
             let mut ctx = i.saturating_sub(SPACED_CONTEXT).max(line_start);
             while !view.is_char_boundary(ctx) {
                 ctx += 1;
             }
-            let mut text = String::with_capacity(i - ctx + chars.len());
+            let mut text = String::with_capacity(i - ctx + n);
             let mut map = MapBuilder::new();
             map.exact(0, ctx, i - ctx);
             text.push_str(&view[ctx..i]);
-            for &at in &chars {
+            for k in 0..n {
+                let at = i + k * (len + 1);
                 map.exact(text.len(), at, 1);
                 text.push(char::from(b[at]));
             }
@@ -188,12 +189,40 @@ pub(crate) fn spaced(view: &str, min_chars: usize, out: &mut Vec<Payload>) {
     }
 }
 
-/// Whether `b` holds two characters spelled out in a row: a printable byte that does not end a
-/// word, a separator of one or two bytes, a printable byte, the same separator (`x␣y␣`,
-/// `x, y, `, `x\r\ny\r\n`; `x - y - ` matches as `x␣-␣`). Written over shifted slices
-/// without a branch or a bounds check per byte, so it vectorizes and prose without such pairs
-/// ("a car", "I am") costs one quick pass.
-fn has_spelled_pair(b: &[u8]) -> bool {
+/// The length of the separator of [`SPACED_SEPARATORS`] at `at` (the longest), if any.
+fn separator_at(b: &[u8], at: usize) -> Option<usize> {
+    let next = |k: usize| b.get(at + k).copied();
+    match b.get(at)? {
+        b' ' => match (next(1), next(2)) {
+            (Some(b'-' | b'|'), Some(b' ')) => Some(3),
+            (Some(b' '), _) => Some(2),
+            _ => Some(1),
+        },
+        b',' => (next(1) == Some(b' ')).then_some(2),
+        b'\r' => (next(1) == Some(b'\n')).then_some(2),
+        b'\t' | b'\n' | b'-' | b'.' | b'|' => Some(1),
+        _ => None,
+    }
+}
+
+/// Whether `b` holds four characters spelled out in a row: printable bytes that do not continue
+/// a word, with one separator of one or two bytes repeated between them (`x␣y␣z␣w`,
+/// `x, y, z, w`, `x\r\ny\r\n…`; `x - y - ` matches as `x␣-␣`). Written over shifted slices
+/// without a branch or a bounds check per byte, so it vectorizes, and prose and code without
+/// such runs ("a car", "s = Settings()") cost one quick pass.
+fn has_spelled_run(b: &[u8]) -> bool {
+    // A space before the text, so that its first byte stands alone too: only the first bytes
+    // are copied.
+    let head: Vec<u8> = std::iter::once(b' ')
+        .chain(b.iter().take(16).copied())
+        .collect();
+    four_spelled(&head) || four_spelled(b)
+}
+
+/// [`has_spelled_run`] over `b` without its first byte as a start: four characters, each
+/// after a byte that does not continue a word, with one separator of one or two bytes repeated
+/// between them.
+fn four_spelled(b: &[u8]) -> bool {
     #[inline(always)]
     fn sep(c: u8) -> u8 {
         u8::from(c == b' ')
@@ -213,56 +242,67 @@ fn has_spelled_pair(b: &[u8]) -> bool {
     fn word(c: u8) -> u8 {
         u8::from((c | 0x20).wrapping_sub(b'a') < 26) | u8::from(c.wrapping_sub(b'0') < 10)
     }
-    // The text's first byte stands alone too.
-    let first = |len: usize| {
-        b.len() >= 2 * len + 2
-            && graphic(b[0]) == 1
-            && sep(b[1]) == 1
-            && graphic(b[len + 1]) == 1
-            && b[1..=len] == b[len + 2..2 * len + 2]
-    };
-    if first(1) || first(2) {
-        return true;
+    // One-byte separators: `p x s y s z s w`.
+    if b.len() >= 8 {
+        let n = b.len() - 7;
+        let one = b[..n]
+            .iter()
+            .zip(&b[1..n + 1])
+            .zip(&b[2..n + 2])
+            .zip(&b[3..n + 3])
+            .zip(&b[4..n + 4])
+            .zip(&b[5..n + 5])
+            .zip(&b[6..n + 6])
+            .zip(&b[7..n + 7])
+            .fold(0u8, |acc, (((((((&p, &x), &s), &y), &t), &z), &u), &w)| {
+                acc | ((word(p) ^ 1)
+                    & graphic(x)
+                    & sep(s)
+                    & graphic(y)
+                    & u8::from(s == t)
+                    & graphic(z)
+                    & u8::from(s == u)
+                    & graphic(w))
+            });
+        if one != 0 {
+            return true;
+        }
     }
-    if b.len() < 5 {
-        return false;
+    // Two-byte separators: `p x s1 s2 y s1 s2 z s1 s2 w`.
+    if b.len() >= 11 {
+        let n = b.len() - 10;
+        let two = b[..n]
+            .iter()
+            .zip(&b[1..n + 1])
+            .zip(&b[2..n + 2])
+            .zip(&b[3..n + 3])
+            .zip(&b[4..n + 4])
+            .zip(&b[5..n + 5])
+            .zip(&b[6..n + 6])
+            .zip(&b[7..n + 7])
+            .zip(&b[8..n + 8])
+            .zip(&b[9..n + 9])
+            .zip(&b[10..n + 10])
+            .fold(
+                0u8,
+                |acc, ((((((((((&p, &x), &s1), &s2), &y), &t1), &t2), &z), &u1), &u2), &w)| {
+                    acc | ((word(p) ^ 1)
+                        & graphic(x)
+                        & sep(s1)
+                        & graphic(y)
+                        & u8::from(s1 == t1)
+                        & u8::from(s2 == t2)
+                        & graphic(z)
+                        & u8::from(s1 == u1)
+                        & u8::from(s2 == u2)
+                        & graphic(w))
+                },
+            );
+        if two != 0 {
+            return true;
+        }
     }
-    // One-byte separators: `p x s y s`, `p` not a word byte.
-    let n = b.len() - 4;
-    let one = b[..n]
-        .iter()
-        .zip(&b[1..n + 1])
-        .zip(&b[2..n + 2])
-        .zip(&b[3..n + 3])
-        .zip(&b[4..n + 4])
-        .fold(0u8, |acc, ((((&p, &x), &s), &y), &t)| {
-            acc | ((word(p) ^ 1) & graphic(x) & sep(s) & graphic(y) & u8::from(s == t))
-        });
-    if one != 0 {
-        return true;
-    }
-    if b.len() < 7 {
-        return false;
-    }
-    // Two-byte separators: `p x s1 s2 y s1 s2`.
-    let n = b.len() - 6;
-    b[..n]
-        .iter()
-        .zip(&b[1..n + 1])
-        .zip(&b[2..n + 2])
-        .zip(&b[3..n + 3])
-        .zip(&b[4..n + 4])
-        .zip(&b[5..n + 5])
-        .zip(&b[6..n + 6])
-        .fold(0u8, |acc, ((((((&p, &x), &s1), &s2), &y), &t1), &t2)| {
-            acc | ((word(p) ^ 1)
-                & graphic(x)
-                & sep(s1)
-                & graphic(y)
-                & u8::from(s1 == t1)
-                & u8::from(s2 == t2))
-        })
-        != 0
+    false
 }
 
 /// Where a run of characters spelled out one at a time that reaches the end of `s` starts
@@ -305,13 +345,6 @@ pub(crate) fn open_spelled_run(s: &str) -> Option<usize> {
         }
     }
     best
-}
-
-/// Whether spelled-out characters hold a letter and a digit or a symbol.
-fn letter_and_digit_or_symbol(b: &[u8], chars: &[usize]) -> bool {
-    let letter = chars.iter().any(|&at| b[at].is_ascii_alphabetic());
-    let other = chars.iter().any(|&at| !b[at].is_ascii_alphabetic());
-    letter && other
 }
 
 /// Bytes of the base64 alphabets (standard and URL-safe).
