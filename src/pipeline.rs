@@ -1072,7 +1072,22 @@ impl Pipeline {
     ) -> (Vec<Finding>, Vec<Timing>) {
         let mut findings = Vec::new();
         let mut timings = Vec::new();
-        let normalized = Text::new(text, &self.normalize);
+        // Characters spelled out one at a time are how an answer (or a tool call the model
+        // writes) slips a key past an output filter; inputs and tool results are not decoded
+        // for them, which saves their cost there.
+        let spelled_off;
+        let config = if matches!(kind, CheckKind::Input | CheckKind::ToolResult)
+            && self.normalize.decode_spaced
+        {
+            spelled_off = NormalizeConfig {
+                decode_spaced: false,
+                ..self.normalize.clone()
+            };
+            &spelled_off
+        } else {
+            &self.normalize
+        };
+        let normalized = Text::new(text, config);
         if normalized.truncated() {
             findings.push(Finding::new(
                 "length.decode_budget",

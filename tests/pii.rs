@@ -477,11 +477,11 @@ fn locations_that_place_someone_are_redacted_other_mentions_are_not() {
 }
 
 #[test]
-fn email_spelled_out_with_spaces_is_found_and_pseudonymized() {
-    let g = Pipeline::from_toml("[checks]\ninput = [\"pii\"]\noutput = []\ntool_result = []\n")
+fn email_spelled_out_with_spaces_in_an_answer_is_found_and_pseudonymized() {
+    let g = Pipeline::from_toml("[checks]\ninput = []\noutput = [\"pii\"]\ntool_result = []\n")
         .expect("config");
     let text = "write to j o h n . d o e @ e x a m p l e . o r g please";
-    let v = g.check_input(&Context::new(), text);
+    let v = g.check_output(&Context::new(), text);
     let f = v
         .findings()
         .iter()

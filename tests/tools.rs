@@ -324,6 +324,21 @@ fn secrets_exfiltrated_through_arguments_are_blocked() {
 }
 
 #[test]
+fn a_key_spelled_out_one_character_at_a_time_in_an_argument_is_blocked() {
+    let g = guard();
+    let mut args = email(&["ana@example.com"]);
+    args["body"] = json!("As asked: A K I A Q Y L P M N 5 H H H F P Z A M 2 (no spaces).");
+    let v = g.check_tool_call(&support(), &call("send_email", args));
+    assert!(v.is_blocked(), "{:?}", v.findings());
+    let f = v
+        .findings()
+        .iter()
+        .find(|f| f.detector.starts_with("secret."))
+        .expect("secret finding");
+    assert_eq!(f.argument.as_deref(), Some("/body"));
+}
+
+#[test]
 fn an_identifier_in_a_scanned_argument_is_recorded_without_blocking_the_call() {
     let g = guard();
     let mut args = email(&["ana@example.com"]);

@@ -57,7 +57,9 @@ pub struct NormalizeConfig {
     pub decode_smuggled: bool,
     /// Join characters spelled out one at a time (`g h p _ R 8 b X …`, `Z-k-8-m-Q-2-p-L`, one
     /// per line: at least [`MIN_SPELLED_CHARS`], with a letter and a digit or symbol) into a
-    /// layer that the secret and PII detectors read. Default `true`.
+    /// layer that the secret and PII detectors read. Default `true`. A pipeline applies it to
+    /// answers and tool calls (what the model writes: the evasion of an output filter), not
+    /// to inputs and tool results.
     pub decode_spaced: bool,
     /// How many encodings deep to decode (base64 inside base64 ...). Default 3.
     pub max_decode_depth: u8,
