@@ -1661,7 +1661,51 @@ impl Secrets {
     }
 }
 
+/// A candidate of the generic detector: its value's range (trailing `.` and `,` are trimmed
+/// off), whether a UUID may be a secret under its name, and the finding's description.
+struct GenericValue {
+    range: Range<usize>,
+    uuid_ok: bool,
+    description: &'static str,
+}
+
 impl Secrets {
+    /// Reports a generic candidate of `s` (the canonical text of `layer`) as `secret.generic`
+    /// when it passes the generic detector's checks (plausible, no provider prefix, entropy and
+    /// charset, not cut short, not allowlisted) and no reported secret covers it.
+    #[allow(clippy::too_many_arguments)]
+    fn generic_value(
+        &self,
+        g: &Generic,
+        s: &str,
+        found: GenericValue,
+        layer: &crate::text::Layer<'_>,
+        original: &str,
+        seen: &mut Vec<Range<usize>>,
+        out: &mut Vec<Finding>,
+    ) {
+        let v = s[found.range.clone()].trim_end_matches(['.', ',']);
+        let range = found.range.start..found.range.start + v.len();
+        if !plausible_value(v)
+            || PROVIDER_PREFIXES.iter().any(|p| v.starts_with(p))
+            || !g.accepts(v, found.uuid_ok)
+            || truncated(s, range.end)
+            || self.ignored(v)
+            || overlaps(seen, &range)
+        {
+            return;
+        }
+        seen.push(range.clone());
+        out.push(self.finding(
+            "secret.generic",
+            found.description,
+            layer,
+            original,
+            range,
+            0.7,
+        ));
+    }
+
     /// The finding for an identifier: category `identifier`, action `allow`, masked like a
     /// secret should a rule raise the action to `redact`.
     fn identifier_finding(
@@ -1951,26 +1995,12 @@ impl Detector for Secrets {
                             None => return,
                         },
                     };
-                    let v = s[range.clone()].trim_end_matches(['.', ',']);
-                    let range = range.start..range.start + v.len();
-                    if !plausible_value(v)
-                        || PROVIDER_PREFIXES.iter().any(|p| v.starts_with(p))
-                        || !g.accepts(v, uuid_ok)
-                        || truncated(s, range.end)
-                        || self.ignored(v)
-                        || overlaps(&seen, &range)
-                    {
-                        return;
-                    }
-                    seen.push(range.clone());
-                    out.push(self.finding(
-                        "secret.generic",
-                        "High-entropy value assigned to a secret-like name",
-                        layer,
-                        original,
+                    let found = GenericValue {
                         range,
-                        0.7,
-                    ));
+                        uuid_ok,
+                        description: "High-entropy value assigned to a secret-like name",
+                    };
+                    self.generic_value(g, s, found, layer, original, &mut seen, out);
                 });
                 each_anchored(&g.passwords, s, &generic_hits, GENERIC_REACH, |caps| {
                     self.password(caps, false, s, layer, original, &mut seen, out);
@@ -1984,7 +2014,6 @@ impl Detector for Secrets {
                         return;
                     };
                     let v = s[value.range()].trim_end_matches(['.', ',']);
-                    let range = value.start..value.start + v.len();
                     // In words, a key has a digit, a letter and a part drawn at random ("2048
                     // bits", "ISBN-978-3-16-148410-0" and "Ctrl+Shift+T2" do not).
                     if !v.bytes().any(|c| c.is_ascii_digit())
@@ -1992,24 +2021,15 @@ impl Detector for Secrets {
                         || !v
                             .split(|c: char| !c.is_ascii_alphanumeric())
                             .any(random_segment)
-                        || !plausible_value(v)
-                        || PROVIDER_PREFIXES.iter().any(|p| v.starts_with(p))
-                        || !g.accepts(v, false)
-                        || truncated(s, range.end)
-                        || self.ignored(v)
-                        || overlaps(&seen, &range)
                     {
                         return;
                     }
-                    seen.push(range.clone());
-                    out.push(self.finding(
-                        "secret.generic",
-                        "High-entropy value given as a key or token",
-                        layer,
-                        original,
-                        range,
-                        0.7,
-                    ));
+                    let found = GenericValue {
+                        range: value.range(),
+                        uuid_ok: false,
+                        description: "High-entropy value given as a key or token",
+                    };
+                    self.generic_value(g, s, found, layer, original, &mut seen, out);
                 });
                 // A keyword in a table's header line: its column below.
                 if s.contains('\n') {
