@@ -1422,3 +1422,75 @@ fn typed_constants_nginx_headers_wifi_keys_server_directives_and_pins_are_found(
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn passwords_written_down_in_notes_and_tickets_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        // A label and a colon, an equals sign, brackets or spaces: no code around it.
+        ("PW:Vk82#qLmz", "Vk82#qLmz"),
+        ("server notes\npwd=Vk82#qLmz\n", "Vk82#qLmz"),
+        ("PASSWORD(Vk82#qLmz)", "Vk82#qLmz"),
+        ("Passwd Vk82#qLmz", "Vk82#qLmz"),
+        ("--pass Vk82#qLmz", "Vk82#qLmz"),
+        ("P/W: Vk82#qLmz", "Vk82#qLmz"),
+        ("DB_PW:Vk82#qLmz", "Vk82#qLmz"),
+        ("pwd of deploy is Vk82#qLmz", "Vk82#qLmz"),
+        ("password for deploy: Vk82#qLmz", "Vk82#qLmz"),
+        // Korean labels with their particles: 비번 (password), 비밀번호, 패스워드, 암호.
+        ("비번은Vk82#qLmz", "Vk82#qLmz"),
+        ("패스워드:Vk82#qLmz", "Vk82#qLmz"),
+        ("PW는 Vk82#qLmz 입니다", "Vk82#qLmz"),
+        ("비밀번호]deploy/Vk82#qLmz", "Vk82#qLmz"),
+        // An account and its password as one pair.
+        ("ID/PW: deploy/Vk82#qLmz", "Vk82#qLmz"),
+        ("ID PW deploy Vk82#qLmz", "Vk82#qLmz"),
+        ("id pw deploy // Vk82#qLmz", "Vk82#qLmz"),
+        ("(ID&PWD):deploy/Vk82#qLmz", "Vk82#qLmz"),
+        ("ANYID(PW):deploy(Vk82#qLmz)", "Vk82#qLmz"),
+        ("user/pass: deploy,Vk82#qLmz", "Vk82#qLmz"),
+        ("ID:deploy PW:Vk82#qLmz", "Vk82#qLmz"),
+        ("username:deploy pass:Vk82#qLmz", "Vk82#qLmz"),
+        ("계정:deploy 비번:Vk82#qLmz", "Vk82#qLmz"),
+        // No password label at all: an account label, a command or a host, then the pair.
+        ("ID:deploy/Vk82#qLmz", "Vk82#qLmz"),
+        ("Login: j.smith/Vk82#qLmz", "Vk82#qLmz"),
+        ("계정:j.smith,Vk82#qLmz", "Vk82#qLmz"),
+        ("telnet(j.smith/Vk82#qLmz)", "Vk82#qLmz"),
+        ("ssh ops@10.20.30.40 (deploy/Vk82#qLmz)", "Vk82#qLmz"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+}
+
+#[test]
+fn note_labels_in_code_and_prose_without_a_password_are_not_secrets() {
+    let g = guard("");
+    for text in [
+        // `pass` the English word, and comments of code.
+        "Please pass Q3-Report to Anna before noon.",
+        "            // Scale pass: 2-vector reduction",
+        "    /// Pass -Zbuild-std to cargo",
+        "pass  # nothing to do",
+        "cd $(pwd)/build && make",
+        // A label with a word, a placeholder, a reference, a path or a dotted name.
+        "the password is incorrect",
+        "PW: xxxx-xxxx",
+        "pw:master",
+        "username:admin/pw:admin",
+        "password: ${DB_PASSWORD}",
+        "pwd: os.getcwd()",
+        "pw = user.pw2",
+        "ID:deploy/config.yml",
+        // Lowercase `id:` keys of JSON and YAML, and repositories.
+        "id: octocat/Hello-World2",
+        "ssh -p 2222 # port number - not a password",
+        "http://192.168.0.1/master/branch",
+    ] {
+        assert!(
+            secret_ids(&g, text).is_empty(),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
+}

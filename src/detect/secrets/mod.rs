@@ -14,6 +14,8 @@
 //! the normalization layers. The default action is `redact`, keeping a short prefix so a human
 //! can tell which key it was (`AKIA****************`).
 
+mod notes;
+
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -288,6 +290,10 @@ fn windows(hits: &[Range<usize>], len: usize, text_len: usize) -> Vec<Range<usiz
     }
     out
 }
+
+/// The keyword automaton's target for an account label of a note (`ID:`, `계정`): it runs
+/// only the note's pair check, not the generic detector.
+const ACCOUNT_HIT: usize = usize::MAX - 1;
 
 /// The longest run of one repeated byte.
 fn longest_run(v: &str) -> usize {
@@ -769,6 +775,10 @@ const LABEL_WORDS: &[&str] = &[
     "sifre",
     "jelszó",
     "jelszo",
+    "비번",
+    "패스워드",
+    "p/w",
+    "paasword",
 ];
 
 /// Words that let the prose form run on text without token syntax.
@@ -865,7 +875,15 @@ fn plausible_password_shape(v: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
         && !v.bytes().any(|c| c.is_ascii_digit());
     let code = v.contains(['[', '(', '{', ')']) || v.contains("::") || v.contains("->");
-    symbol_or_digit && !identifier && !code && v.contains(char::is_alphabetic)
+    // A member of an object or module (`user.pw2`, `cfg.db_pass1`), in lowercase: a token
+    // such as `ya29.a0AfH6SMBx8k2` changes case.
+    let member = v.contains('.')
+        && v.split('.').all(|g| {
+            g.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && g.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        });
+    symbol_or_digit && !identifier && !code && !member && v.contains(char::is_alphabetic)
 }
 
 /// Rows of a table read below a header that names a secret column.
@@ -1214,6 +1232,12 @@ impl Secrets {
                     .entry((*k).to_string())
                     .or_default()
                     .push(usize::MAX);
+            }
+            for k in notes::ACCOUNT_KEYWORDS {
+                keywords
+                    .entry((*k).to_string())
+                    .or_default()
+                    .push(ACCOUNT_HIT);
             }
             let passwords =
                 matcher::compile("secret.password", &[PASSWORD_PATTERN], false, limits)?;
@@ -1845,6 +1869,8 @@ impl Detector for Secrets {
         let original = input.text.original();
         let mut run: Vec<bool> = Vec::new();
         let mut generic_hits: Vec<Range<usize>> = Vec::new();
+        // Where account labels of notes start (`ID:`, `계정`, `telnet`).
+        let mut account_hits: Vec<usize> = Vec::new();
         // Keyword occurrences of the triggered rules that run in windows.
         let mut hits: Vec<Vec<Range<usize>>> = Vec::new();
         let mut seen: Vec<Range<usize>> = Vec::new();
@@ -1884,6 +1910,7 @@ impl Detector for Secrets {
             hits.resize(self.rules.len(), Vec::new());
             let mut generic = false;
             generic_hits.clear();
+            account_hits.clear();
             for m in ac.find_overlapping_iter(s) {
                 for &r in &targets[m.pattern().as_usize()] {
                     match run.get_mut(r) {
@@ -1893,6 +1920,7 @@ impl Detector for Secrets {
                                 hits[r].push(m.range());
                             }
                         }
+                        None if r == ACCOUNT_HIT => account_hits.push(m.start()),
                         None => {
                             generic = true;
                             generic_hits.push(m.range());
@@ -2031,6 +2059,29 @@ impl Detector for Secrets {
                     };
                     self.generic_value(g, s, found, layer, original, &mut seen, out);
                 });
+                // Passwords written down in notes (`PW:Qw3rty!9`, `ID/PW: admin/Qw3rty!9`).
+                let mut last = usize::MAX;
+                for h in &generic_hits {
+                    if h.start == last {
+                        continue;
+                    }
+                    last = h.start;
+                    let Some(range) = notes::note_password(s, h.start) else {
+                        continue;
+                    };
+                    if self.ignored(&s[range.clone()]) || overlaps(&seen, &range) {
+                        continue;
+                    }
+                    seen.push(range.clone());
+                    out.push(self.finding(
+                        "secret.password",
+                        "Password written down in a note",
+                        layer,
+                        original,
+                        range,
+                        0.8,
+                    ));
+                }
                 // A keyword in a table's header line: its column below.
                 if s.contains('\n') {
                     let mut line_end = 0;
@@ -2067,6 +2118,26 @@ impl Detector for Secrets {
                             self.table(g, s, line, layer, original, &mut seen, out);
                         }
                     }
+                }
+            }
+            if self.generic.is_some() {
+                account_hits.dedup();
+                for &at in &account_hits {
+                    let Some(range) = notes::account_pair(s, at) else {
+                        continue;
+                    };
+                    if self.ignored(&s[range.clone()]) || overlaps(&seen, &range) {
+                        continue;
+                    }
+                    seen.push(range.clone());
+                    out.push(self.finding(
+                        "secret.password",
+                        "Password of a user/password pair written down in a note",
+                        layer,
+                        original,
+                        range,
+                        0.8,
+                    ));
                 }
             }
             // Identifiers where no secret is (a secret's finding covers its host or name).
