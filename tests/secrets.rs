@@ -1486,6 +1486,9 @@ fn note_labels_in_code_and_prose_without_a_password_are_not_secrets() {
         "id: octocat/Hello-World2",
         "ssh -p 2222 # port number - not a password",
         "http://192.168.0.1/master/branch",
+        // A JSON key after a value that names a key, and a query string's next parameter.
+        r#"{"label": "api-custom-key", "5d0e2c11-bead-4f00-cafe-01a2b3c": "not-a-secret"}"#,
+        "wiki/page.action?spaceKey=OPS&title=RUNBOOK\",",
     ] {
         assert!(
             secret_ids(&g, text).is_empty(),

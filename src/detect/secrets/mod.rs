@@ -2009,14 +2009,34 @@ impl Detector for Secrets {
                             // Named only by a space (`token 5zS0…`, not `token = …`): prose
                             // ("**Key Components**", "filled with secrets pic.twitter.com/…")
                             // unless the value has a digit and is not a link.
-                            let v = &s[value.range()];
+                            // A JSON key (`"api-key", "c098…": "…"`): the name was a value.
+                            let after = s[value.end..].trim_start_matches(['"', '\'']);
+                            if s[value.end..].starts_with(['"', '\''])
+                                && after.trim_start_matches([' ', '\t']).starts_with(':')
+                            {
+                                return;
+                            }
+                            // A query string runs on to its next parameter (`spaceKey=LOGIC&title=…`).
+                            let mut value = value.range();
+                            if let Some(amp) = s[value.clone()].find('&')
+                                && s[value.start + amp + 1..value.end]
+                                    .split_once('=')
+                                    .is_some_and(|(n, _)| {
+                                        !n.is_empty()
+                                            && n.bytes()
+                                                .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                                    })
+                            {
+                                value.end = value.start + amp;
+                            }
+                            let v = &s[value.clone()];
                             if !s[name.end..value.start].contains(['=', ':'])
                                 && (!v.bytes().any(|c| c.is_ascii_digit())
                                     || (v.contains('/') && v.contains('.')))
                             {
                                 return;
                             }
-                            value.range()
+                            value
                         }
                         _ => match caps.get_group(3) {
                             Some(header) => header.range(),
