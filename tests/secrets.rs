@@ -1497,3 +1497,39 @@ fn note_labels_in_code_and_prose_without_a_password_are_not_secrets() {
         );
     }
 }
+
+#[test]
+fn values_after_a_line_continuation_and_auth_strings_in_code_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        // Python's backslash continuation between the name and its value.
+        ("PASSWORD = \\\n        \"Qx7Lp2Wm9d\"\n", "Qx7Lp2Wm9d"),
+        (
+            "CREDENTIAL=\\\n'6fa2b0c94d1e83a75c0e9b2d4f6a1c38'\n",
+            "6fa2b0c94d1e83a75c0e9b2d4f6a1c38",
+        ),
+        // `Basic …` and `Bearer …` in string literals, not only in an Authorization header.
+        (
+            "AUTH = \"Basic c3ZjLWJvdDpRN3hMcDJXbTlk\"",
+            "c3ZjLWJvdDpRN3hMcDJXbTlk",
+        ),
+        (
+            "fetch(url, { headers: { auth: 'Bearer 5f0c9a7e2b1d4c3a8e6f' } })",
+            "5f0c9a7e2b1d4c3a8e6f",
+        ),
+        (
+            "curl --oauth2-bearer \"Zk29sLmQx81vN0pTr5Yw7e==\" https://api.example.net",
+            "Zk29sLmQx81vN0pTr5Yw7e==",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // Words after `Basic` are a title, not credentials.
+    for text in [
+        "title: \"Basic Authentication\"",
+        "x = \"Basic Username\"",
+        "label = 'Basic Settings2'",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
