@@ -1533,3 +1533,47 @@ fn values_after_a_line_continuation_and_auth_strings_in_code_are_found() {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn hard_coded_fallbacks_of_secret_environment_variables_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "db_pass = os.getenv(\"APP_DB_PASSWORD\", \"Qx7Lp2Wm9d\")",
+            "Qx7Lp2Wm9d",
+        ),
+        (
+            "PASSWORD = os.environ.get(\"PASSWORD\") or \"k3Yb!r9Zq\"",
+            "k3Yb!r9Zq",
+        ),
+        (
+            "const key = process.env.SHOP_API_KEY || \"x7Qp2Lm9Vd4Rt8Wz1Ny6\";",
+            "x7Qp2Lm9Vd4Rt8Wz1Ny6",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // Paths, URLs, plain words and placeholders are not secrets.
+    for text in [
+        "x = os.getenv(\"PASSWORD_FILE\", \"/run/secrets/db\")",
+        "x = os.getenv(\"TOKEN_URL\", \"https://auth.example.com/token\")",
+        "x = os.getenv(\"SECRET_BACKEND\", \"vault\")",
+        "const t = process.env.GITHUB_TOKEN ?? \"changeme\";",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn key_labels_of_other_languages_followed_by_spaces_alone_are_found() {
+    let g = guard("");
+    // Korean "토큰" (token) and "API 키" (API key), German "Schlüssel" (key).
+    for (text, secret) in [
+        ("토큰 Zk29sLmQx81vN0pTr5", "Zk29sLmQx81vN0pTr5"),
+        ("API 키 Zk29sLmQx81vN0pTr5", "Zk29sLmQx81vN0pTr5"),
+        ("Schlüssel Zk29sLmQx81vN0pTr5", "Zk29sLmQx81vN0pTr5"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    assert!(secret_ids(&g, "Schlüssel ISBN-978-3-16-148410-0 bestellen").is_empty());
+}

@@ -671,11 +671,11 @@ const PASSWORD_PROSE: &str = r#"(?i)\b(?:the|my|your|our|his|her|their|its|a|def
 /// …", "ma clé API : …", "minha chave de API é …", "мой API ключ: …", "私のAPIキーは …",
 /// "我的API密钥是 …"); English prose and assignments are `GENERIC_PATTERN`'s and
 /// `PASSWORD_PROSE`'s. The label, then a qualifier (`API`, `de acceso`), then a separator (a
-/// verb, a particle, a colon; never nothing, so `Schlüsselwort…` is no label), then the value
+/// verb, a particle, a colon or spaces; never nothing, so `Schlüsselwort…` is no label), then the value
 /// (group 1), checked like a generic secret. The English word `token` counts only as a word
 /// followed by a verb of another language ("el token es …", "le jeton est …"); `apiToken = …`
 /// is an assignment, with the generic detector's checks of its name.
-const KEY_PROSE: &str = r#"(?i)(?:(?:\A|[ \t(])(?:token|jeton)[ \t]{1,3}(?:ist|lautet|est|es|era|é|è|är|jest|adalah|là)[ \t]{0,3}:?|(?:schl(?:ü|ue)ssel|cl(?:é|e)|chave|chiave|sleutel|nyckel(?:n)?|n(?:ø|o)kkel(?:en)?|n(?:ø|o)gle(?:n)?|klucz|kl(?:í|i)(?:č|c)|ключ|токен|anahtar(?:ı|i|ım|im)?|kulcs(?:a|om)?|kunci|kh(?:ó|o)a|מפתח|مفتاح|کلید|कुंजी|टोकन|คีย์|โทเค็น|キー|トークン|密钥|密鑰|秘钥|令牌|키|토큰)(?:[ \t](?:(?:de|da|do|di|del|della|van|för|dla|для) )?(?:api|acceso|acesso|accesso|accès|acces|toegang|åtkomst|dostępu|доступа|secreta|secrète|secrete|segreta|geheim))?(?:[ \t]{0,3}(?:は|是|为|為|는|은|이|가)?[ \t]{0,3}[:：=]|[ \t]{0,3}(?:は|是|为|為|는|은)|[ \t]{1,3}(?:ist|lautet|war|is|est|es|era|é|è|är|er|on|jest|je|to|adalah|là|है|הוא|هو|คือ|—|-)[ \t]{0,3}:?))[ \t]{0,3}["'`\x{201c}\x{201e}\x{ab}]?([A-Za-z0-9+/=_.~-]{12,200})"#;
+const KEY_PROSE: &str = r#"(?i)(?:(?:\A|[ \t(])(?:token|jeton)[ \t]{1,3}(?:ist|lautet|est|es|era|é|è|är|jest|adalah|là)[ \t]{0,3}:?|(?:schl(?:ü|ue)ssel|cl(?:é|e)|chave|chiave|sleutel|nyckel(?:n)?|n(?:ø|o)kkel(?:en)?|n(?:ø|o)gle(?:n)?|klucz|kl(?:í|i)(?:č|c)|ключ|токен|anahtar(?:ı|i|ım|im)?|kulcs(?:a|om)?|kunci|kh(?:ó|o)a|מפתח|مفتاح|کلید|कुंजी|टोकन|คีย์|โทเค็น|キー|トークン|密钥|密鑰|秘钥|令牌|키|토큰)(?:[ \t](?:(?:de|da|do|di|del|della|van|för|dla|для) )?(?:api|acceso|acesso|accesso|accès|acces|toegang|åtkomst|dostępu|доступа|secreta|secrète|secrete|segreta|geheim))?(?:[ \t]{0,3}(?:は|是|为|為|는|은|이|가)?[ \t]{0,3}[:：=]|[ \t]{0,3}(?:は|是|为|為|는|은)|[ \t]{1,3}(?:ist|lautet|war|is|est|es|era|é|è|är|er|on|jest|je|to|adalah|là|है|הוא|هو|คือ|—|-)[ \t]{0,3}:?|[ \t]{1,3}))[ \t]{0,3}["'`\x{201c}\x{201e}\x{ab}]?([A-Za-z0-9+/=_.~-]{12,200})"#;
 
 /// Key and token labels of [`KEY_PROSE`] for the keyword automaton, as `to_ascii_lowercase`
 /// leaves them (a capital outside ASCII stays: `Ключ`).
