@@ -1577,3 +1577,32 @@ fn key_labels_of_other_languages_followed_by_spaces_alone_are_found() {
     }
     assert!(secret_ids(&g, "Schlüssel ISBN-978-3-16-148410-0 bestellen").is_empty());
 }
+
+#[test]
+fn secrets_in_xml_elements_with_attributes_and_names_in_capitals_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "<Country name=\"Norway\">\n  <password name=\"password\">fjord#9x</password>\n</Country>",
+            "fjord#9x",
+        ),
+        (
+            "<root>\n  <token name=\"token\" comment=\"service\">\n    Zk29sLmQx81vN0pTr5Yw7eQ4bH6cJ2nA\n  </token>\n</root>",
+            "Zk29sLmQx81vN0pTr5Yw7eQ4bH6cJ2nA",
+        ),
+        // `pass` inside a name in capitals: only a value drawn at random.
+        (
+            "MYSQLPASS: Ce7shE0ENPiBlEJO+EdEose0cBAA",
+            "Ce7shE0ENPiBlEJO+EdEose0cBAA",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    for text in [
+        "if (password > limit) { warn(); }",
+        "<input name=\"password\" type=\"text\"> hello",
+        "LOCALBYPASS: enabled2",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}

@@ -291,6 +291,16 @@ fn windows(hits: &[Range<usize>], len: usize, text_len: usize) -> Vec<Range<usiz
     out
 }
 
+/// Whether `sep`, between a name and its value, ends an XML element's start tag: `>` right
+/// after the name (`<apiToken>…`), or attributes and then `>` (`<password name="db">…`).
+fn xml_element(sep: &str) -> bool {
+    let t = sep.trim_start_matches(['"', '\'', '`', '\\', ' ', '\t']);
+    t.starts_with('>')
+        || (sep.starts_with([' ', '\t'])
+            && (sep.contains("=\"") || sep.contains("='"))
+            && sep.trim_end().ends_with('>'))
+}
+
 /// The keyword automaton's target for an account label of a note (`ID:`, `계정`): it runs
 /// only the note's pair check, not the generic detector.
 const ACCOUNT_HIT: usize = usize::MAX - 1;
@@ -512,7 +522,7 @@ struct Generic {
     entropy: f32,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str)|[ \t]{0,3}:[ \t]{0,3}(?-i:&'static str|&str|String|string|str))?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|=|:|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?(?:[ \t]{0,3}[:=]|[ \t]{1,3}["'])[ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str)|[ \t]{0,3}:[ \t]{0,3}(?-i:&'static str|&str|String|string|str))?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|=|:|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|(?:[ \t]+[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[^"\n<>]{0,80}"|'[^'\n<>]{0,80}')){1,4}[ \t]*>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?(?:[ \t]{0,3}[:=]|[ \t]{1,3}["'])[ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
 
 /// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
 /// fake values.
@@ -657,7 +667,7 @@ fn generic_name_stop(name: &str) -> bool {
 /// or given as the value of a keyed entry (`<add key="SmtpPassword" value="…"/>`). A password
 /// needs less randomness than an unnamed secret: the name is the evidence. Quotes may be
 /// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|psk|pass|pw))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|>|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?)(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|psk|pass|pw))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|>|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|(?:[ \t]+[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[^"\n<>]{0,80}"|'[^'\n<>]{0,80}')){1,4}[ \t]*>[ \t]{0,30})(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
 
 /// Passwords and keys given in prose: "the (default) password (for user 'x') is 'hunter22'",
 /// "my wifi password is Summer2024!", "the API key is Xk29vLm3Qz8p"; or a password label of any
@@ -1443,7 +1453,16 @@ impl Secrets {
                 // A compound name (`ansible_become_pass`, `smtpPass`) is a field, not the word
                 // `pass` in a sentence.
                 let compound = at > 0 && b[at - 1] != b' ';
-                if !starts_word
+                // Inside a word in capitals (`MYSQLPASS`, but also `LOCALBYPASS`), only a value
+                // drawn at random is a password.
+                let random = || {
+                    let v = &s[range.clone()];
+                    v.len() >= 16
+                        && entropy(v) >= 3.5
+                        && v.split(|c: char| !c.is_ascii_alphanumeric())
+                            .any(random_segment)
+                };
+                if (!starts_word && !random())
                     || (!quoted
                         && !compound
                         && !s[name.end..range.start].contains('=')
@@ -1455,10 +1474,7 @@ impl Secrets {
             // `>` ends an XML element's name: `<password>hunter2x</password>` holds a literal up
             // to the closing tag (not `if password > limit`).
             let sep = &s[name.end..range.start];
-            let (range, quoted) = if sep
-                .trim_start_matches(['"', '\'', '`', '\\', ' ', '\t'])
-                .starts_with('>')
-            {
+            let (range, quoted) = if xml_element(sep) {
                 if !s[..name.start].ends_with(['<', ':']) {
                     return;
                 }
@@ -1999,11 +2015,7 @@ impl Detector for Secrets {
                             // `>` ends an XML element's name (`<apiToken>…`), not a phrase
                             // (`<testing secret key>\n region=…`).
                             let sep = &s[name.end..value.start];
-                            if sep
-                                .trim_start_matches(['"', '\'', '`', '\\'])
-                                .starts_with('>')
-                                && !s[..name.start].ends_with('<')
-                            {
+                            if xml_element(sep) && !s[..name.start].ends_with('<') {
                                 return;
                             }
                             // Named only by a space (`token 5zS0…`, not `token = …`): prose
