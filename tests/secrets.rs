@@ -1606,3 +1606,20 @@ fn secrets_in_xml_elements_with_attributes_and_names_in_capitals_are_found() {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn private_json_web_keys_are_found_and_public_ones_are_not() {
+    let g = guard("");
+    assert_secret_span(
+        &g,
+        r#"{"keys": [{"kty": "oct", "kid": "hmac-1", "k": "Qm9vN3Fz5fZvRGADkL2pX8"}]}"#,
+        "Qm9vN3Fz5fZvRGADkL2pX8",
+    );
+    assert_secret_span(
+        &g,
+        r#"{"d": "Tz8mQ2vLx91Rk4PbN7yWc3HsJ6gAe0Uf", "crv": "P-256", "kty": "EC"}"#,
+        "Tz8mQ2vLx91Rk4PbN7yWc3HsJ6gAe0Uf",
+    );
+    let public = r#"{"kty":"RSA","e":"AQAB","kid":"2024-01","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}"#;
+    assert!(secret_ids(&g, public).is_empty());
+}
