@@ -1623,3 +1623,17 @@ fn private_json_web_keys_are_found_and_public_ones_are_not() {
     let public = r#"{"kty":"RSA","e":"AQAB","kid":"2024-01","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}"#;
     assert!(secret_ids(&g, public).is_empty());
 }
+
+#[test]
+fn passwords_for_a_named_thing_in_german_and_russian_and_redis_cli_passwords_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        // "The password for the server is …" in German; "the password from the server: …" in Russian.
+        ("Das Passwort für den Server lautet Vk82#qLmz", "Vk82#qLmz"),
+        ("пароль от сервера: Vk82#qLmz", "Vk82#qLmz"),
+        ("redis-cli -h cache.internal -a Vk82qLmz7 ping", "Vk82qLmz7"),
+        ("creds: deploy / Vk82#qLmz", "Vk82#qLmz"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+}

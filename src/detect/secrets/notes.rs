@@ -31,6 +31,8 @@ const ACCOUNT_LABELS: &[&str] = &[
     "user name",
     "login",
     "account",
+    "creds",
+    "credentials",
     "계정",
     "아이디",
 ];
@@ -294,6 +296,8 @@ pub(super) const ACCOUNT_KEYWORDS: &[&str] = &[
     "id=",
     "login",
     "account",
+    "creds",
+    "credentials",
     "계정",
     "아이디",
     "telnet",
@@ -360,6 +364,14 @@ pub(super) fn account_pair(s: &str, at: usize) -> Option<Range<usize>> {
         (&token[..p], end - token.len() + p + sep..end)
     } else if s[end..].starts_with(',') {
         let from = end + 1;
+        (token, from..value_end(s, from))
+    } else if let Some(r) = s[end..]
+        .trim_start_matches([' ', '\t'])
+        .strip_prefix('/')
+        .filter(|r| r.starts_with([' ', '\t']))
+    {
+        // `creds: deploy / Qw3rty!9`.
+        let from = s.len() - r.trim_start_matches([' ', '\t']).len();
         (token, from..value_end(s, from))
     } else {
         return None;
