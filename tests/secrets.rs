@@ -1637,3 +1637,24 @@ fn passwords_for_a_named_thing_in_german_and_russian_and_redis_cli_passwords_are
         assert_secret_span(&g, text, secret);
     }
 }
+
+#[test]
+fn user_password_pairs_after_a_private_address_are_found_but_url_paths_are_not() {
+    let g = guard("");
+    for (text, secret) in [
+        ("db01 10.0.3.7 root/Vk82#qLmz", "Vk82#qLmz"),
+        ("192.168.0.1(admin/Vk82#qLmz)", "Vk82#qLmz"),
+        ("172.16.4.2 --> deploy/Vk82#qLmz\n", "Vk82#qLmz"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    for text in [
+        "http://192.168.0.1/admin/Console2x",
+        "127.0.0.1/root/OTHER_ETC/job/COVERAGE_32/376/",
+        "ifconfig eth0 192.168.0.1 netmask 255.255.255.0",
+        "10.0.3.2 Ancient Library",
+        "version 10.15.7 build/Release-2",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}

@@ -304,6 +304,10 @@ pub(super) const ACCOUNT_KEYWORDS: &[&str] = &[
     "ssh",
     "sftp",
     "ftp",
+    // Private IPv4 networks: `10.0.3.7 (root/Qw3rty!9)` in a runbook.
+    "10.",
+    "192.168.",
+    "172.",
 ];
 
 /// A host in a note: `user@host`, an IPv4 address, a dotted name.
@@ -318,6 +322,9 @@ fn host(v: &str) -> bool {
 /// (`ID:master/Qw3rty!9`, `계정:gildong.hong,Ih#Sb1Gg`, `telnet(admin/Qw3rty!9)`,
 /// `ssh ops@10.0.0.5 (admin/Qw3rty!9)`), if any.
 pub(super) fn account_pair(s: &str, at: usize) -> Option<Range<usize>> {
+    if s.as_bytes()[at].is_ascii_digit() {
+        return host_pair(s, at);
+    }
     let rest = &s[at..];
     let label = ACCOUNT_KEYWORDS.iter().find(|l| {
         rest.get(..l.len())
@@ -377,4 +384,66 @@ pub(super) fn account_pair(s: &str, at: usize) -> Option<Range<usize>> {
         return None;
     };
     (user_name(user) && note_value(&s[pass.clone()])).then_some(pass)
+}
+
+/// The end of the IPv4 address (with an optional `:port`) that starts at `at`, if one does.
+fn ipv4_end(s: &str, at: usize) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = at;
+    for octet in 0..4 {
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 3 {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        if octet < 3 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    if b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
+        return None;
+    }
+    if b.get(i) == Some(&b':') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    Some(i)
+}
+
+/// The password of a `user/password` pair right after an IPv4 address that starts at `at`
+/// (`10.0.3.7 root/Qw3rty!9`, `192.168.0.1(admin/Qw3rty!9)`, `10.0.3.7 --> admin/Qw3rty!9`),
+/// not a path of a URL (`http://10.0.3.7/admin/Console2`).
+fn host_pair(s: &str, at: usize) -> Option<Range<usize>> {
+    let b = s.as_bytes();
+    if at > 0 && (b[at - 1].is_ascii_alphanumeric() || matches!(b[at - 1], b'.' | b'/' | b'-')) {
+        return None;
+    }
+    let end = ipv4_end(s, at)?;
+    let rest = &s[end..];
+    let joined = rest.trim_start_matches([' ', '\t', ',', '(', '-', '>', '=', ':']);
+    let joiner = &rest[..rest.len() - joined.len()];
+    if joiner.is_empty() || joiner.len() > 6 {
+        return None;
+    }
+    let start = s.len() - joined.len();
+    let stop = value_end(s, start);
+    let token = &s[start..stop];
+    let (user, pass) = token.split_once('/')?;
+    let pass = pass.strip_prefix('/').unwrap_or(pass);
+    // The pair ends the note's entry: a space, a bracket, a comma or the line's end follow.
+    let next = s[stop..].chars().next();
+    if !user_name(user)
+        || pass.contains('/')
+        || !next.is_none_or(|c| c.is_whitespace() || matches!(c, ')' | ','))
+    {
+        return None;
+    }
+    note_value(pass).then_some(stop - pass.len()..stop)
 }
