@@ -1452,6 +1452,8 @@ fn passwords_written_down_in_notes_and_tickets_are_found() {
         ("ID:deploy PW:Vk82#qLmz", "Vk82#qLmz"),
         ("username:deploy pass:Vk82#qLmz", "Vk82#qLmz"),
         ("계정:deploy 비번:Vk82#qLmz", "Vk82#qLmz"),
+        ("<ID>deploy</ID> <PW>Vk82#qLmz</PW>", "Vk82#qLmz"),
+        ("(ID)deploy/(PW)Vk82#qLmz", "Vk82#qLmz"),
         // No password label at all: an account label, a command or a host, then the pair.
         ("ID:deploy/Vk82#qLmz", "Vk82#qLmz"),
         ("Login: j.smith/Vk82#qLmz", "Vk82#qLmz"),

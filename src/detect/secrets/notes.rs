@@ -108,9 +108,9 @@ fn separator(s: &str, label: Range<usize>, bare_word: bool) -> Option<(usize, bo
     // A label in brackets: `(PW):`, `[PW]`.
     let line = &s[s[..label.start].rfind('\n').map_or(0, |n| n + 1)..label.start];
     let open = line.rfind(['(', '[']);
-    if open.is_some_and(|o| line.len() - o <= 16 && !line[o..].contains([')', ']']))
-        && s[i..].starts_with([')', ']'])
-    {
+    let bracket = open.is_some_and(|o| line.len() - o <= 16 && !line[o..].contains([')', ']']))
+        && s[i..].starts_with([')', ']']);
+    if bracket {
         i += 1;
     }
     let spaced = s[i..].trim_start_matches([' ', '\t']);
@@ -138,6 +138,10 @@ fn separator(s: &str, label: Range<usize>, bare_word: bool) -> Option<(usize, bo
     .iter()
     .find(|p| lower.starts_with(*p));
     let mut joined = false;
+    // An element of its own: `<PW>Qw3rty!9</PW>`.
+    if s[..label.start].ends_with('<') && s[i..].starts_with('>') {
+        return Some((i + 1, false));
+    }
     if let Some(p) = symbol {
         i += p.len();
         joined = true;
@@ -172,6 +176,8 @@ fn separator(s: &str, label: Range<usize>, bare_word: bool) -> Option<(usize, bo
             }
         }
     }
+    // `(PW)Qw3rty!9`: the bracket joins them.
+    joined |= bracket && !had_space;
     if !joined && (!had_space || bare_word) {
         return None;
     }
