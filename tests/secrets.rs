@@ -1635,6 +1635,11 @@ fn passwords_for_a_named_thing_in_german_and_russian_and_redis_cli_passwords_are
         ("пароль от сервера: Vk82#qLmz", "Vk82#qLmz"),
         ("redis-cli -h cache.internal -a Vk82qLmz7 ping", "Vk82qLmz7"),
         ("creds: deploy / Vk82#qLmz", "Vk82#qLmz"),
+        // A query string's password ends where the next parameter starts.
+        (
+            "GET /login?user=x&password=Vk82qLmz7&next=/home",
+            "Vk82qLmz7",
+        ),
     ] {
         assert_secret_span(&g, text, secret);
     }

@@ -291,6 +291,21 @@ fn windows(hits: &[Range<usize>], len: usize, text_len: usize) -> Vec<Range<usiz
     out
 }
 
+/// The length of the value `v` up to the next parameter of a query string, if one follows
+/// (`Qx7Lp2Wm9d&user=x` → `Qx7Lp2Wm9d`); all of `v` otherwise.
+fn query_value_len(v: &str) -> usize {
+    match v.find('&') {
+        Some(amp)
+            if v[amp + 1..].split_once('=').is_some_and(|(n, _)| {
+                !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            }) =>
+        {
+            amp
+        }
+        _ => v.len(),
+    }
+}
+
 /// Whether `sep`, between a name and its value, ends an XML element's start tag: `>` right
 /// after the name (`<apiToken>…`), or attributes and then `>` (`<password name="db">…`).
 fn xml_element(sep: &str) -> bool {
@@ -1496,7 +1511,7 @@ impl Secrets {
             // The backslash of an escaped closing quote (`\"goodspec\"`).
             v.strip_suffix('\\').unwrap_or(v)
         } else {
-            v.trim_end_matches(['.', ',', ';', ':', '?', ')'])
+            v[..query_value_len(v)].trim_end_matches(['.', ',', ';', ':', '?', ')'])
         };
         let range = range.start..range.start + v.len();
         // An anonymous login's password is by convention an e-mail address or its user part
@@ -2030,17 +2045,7 @@ impl Detector for Secrets {
                             }
                             // A query string runs on to its next parameter (`spaceKey=LOGIC&title=…`).
                             let mut value = value.range();
-                            if let Some(amp) = s[value.clone()].find('&')
-                                && s[value.start + amp + 1..value.end]
-                                    .split_once('=')
-                                    .is_some_and(|(n, _)| {
-                                        !n.is_empty()
-                                            && n.bytes()
-                                                .all(|c| c.is_ascii_alphanumeric() || c == b'_')
-                                    })
-                            {
-                                value.end = value.start + amp;
-                            }
+                            value.end = value.start + query_value_len(&s[value.clone()]);
                             let v = &s[value.clone()];
                             if !s[name.end..value.start].contains(['=', ':'])
                                 && (!v.bytes().any(|c| c.is_ascii_digit())
