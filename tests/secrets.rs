@@ -1454,6 +1454,8 @@ fn passwords_written_down_in_notes_and_tickets_are_found() {
         ("계정:deploy 비번:Vk82#qLmz", "Vk82#qLmz"),
         ("<ID>deploy</ID> <PW>Vk82#qLmz</PW>", "Vk82#qLmz"),
         ("(ID)deploy/(PW)Vk82#qLmz", "Vk82#qLmz"),
+        // The value before its label.
+        ("deploy is the user, Vk82#qLmz is the password", "Vk82#qLmz"),
         // No password label at all: an account label, a command or a host, then the pair.
         ("ID:deploy/Vk82#qLmz", "Vk82#qLmz"),
         ("Login: j.smith/Vk82#qLmz", "Vk82#qLmz"),
@@ -1477,6 +1479,7 @@ fn note_labels_in_code_and_prose_without_a_password_are_not_secrets() {
         "cd $(pwd)/build && make",
         // A label with a word, a placeholder, a reference, a path or a dotted name.
         "the password is incorrect",
+        "Summer is the password season",
         "PW: xxxx-xxxx",
         "pw:master",
         "username:admin/pw:admin",

@@ -233,6 +233,27 @@ pub(super) fn note_value(v: &str) -> bool {
 /// The password a note gives after the label that starts at `at` in `s`, if any.
 pub(super) fn note_password(s: &str, at: usize) -> Option<Range<usize>> {
     let label = label_at(s, at)?;
+    // The value first: "Vk82#qLmz is the password", "… was my pw".
+    let before = &s[..at];
+    if let Some(head) = ["is the ", "is my ", "was the ", "was my "]
+        .iter()
+        .find_map(|p| {
+            let n = before.len().checked_sub(p.len())?;
+            before
+                .get(n..)
+                .is_some_and(|t| t.eq_ignore_ascii_case(p))
+                .then(|| &before[..n])
+        })
+    {
+        let head = head.trim_end_matches([' ', '\t']);
+        let from = head.rfind(ends_value).map_or(0, |i| {
+            i + head[i..].chars().next().map_or(1, char::len_utf8)
+        });
+        let v = &head[from..];
+        if note_value(v) && !s[label.end..].starts_with(char::is_alphanumeric) {
+            return Some(from..from + v.len());
+        }
+    }
     let word = &s[label.clone()];
     // `pass` alone is an English word ("pass Q3-Report to Anna"): spaces do not join it to a
     // value unless it is a command-line flag (`--pass`).
