@@ -1668,3 +1668,30 @@ fn user_password_pairs_after_a_private_address_are_found_but_url_paths_are_not()
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn secrets_assigned_in_r_haskell_csharp_and_visual_basic_and_under_security_names_are_found() {
+    let g = guard("");
+    let v = "Zk29sLmQx81vN0pTr5Yw7e";
+    for text in [
+        format!("api_key <- \"{v}\""),
+        format!("apiKey = \"{v}\" :: String"),
+        format!("public string ApiKey {{ get; set; }} = \"{v}\";"),
+        format!("Dim apiKey As String = \"{v}\""),
+        // `security` holds `uri`, a word that names no secret, only inside another word.
+        format!("app.security.jwt_secret={v}"),
+        format!("SECURITY_TOKEN = \"{v}\""),
+    ] {
+        assert_secret_span(&g, &text, v);
+    }
+    assert_secret_span(&g, "Dim password As String = \"Qx7Lp2Wm9d\"", "Qx7Lp2Wm9d");
+    // Names that say the value is not the secret itself still stop it.
+    for text in [
+        format!("token_length = \"{v}\""),
+        format!("secretName = \"{v}\""),
+        format!("api_key_file = \"{v}\""),
+        "token <- getAccessToken conn".to_string(),
+    ] {
+        assert!(secret_ids(&g, &text).is_empty(), "{text}");
+    }
+}

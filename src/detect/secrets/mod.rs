@@ -537,7 +537,7 @@ struct Generic {
     entropy: f32,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str)|[ \t]{0,3}:[ \t]{0,3}(?-i:&'static str|&str|String|string|str))?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|=|:|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|(?:[ \t]+[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[^"\n<>]{0,80}"|'[^'\n<>]{0,80}')){1,4}[ \t]*>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?(?:[ \t]{0,3}[:=]|[ \t]{1,3}["'])[ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str)|[ \t]{0,3}:[ \t]{0,3}(?-i:&'static str|&str|String|string|str)|[ \t]{1,3}as[ \t]{1,3}(?-i:String|string)|[ \t]{0,3}\{[ \t]{0,3}get;[ \t]{0,3}(?:(?:private|protected|internal)[ \t]{1,3})?(?:set|init);[ \t]{0,3}\})?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|<<-|<-|=|:|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|(?:[ \t]+[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[^"\n<>]{0,80}"|'[^'\n<>]{0,80}')){1,4}[ \t]*>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?(?:[ \t]{0,3}[:=]|[ \t]{1,3}["'])[ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
 
 /// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
 /// fake values.
@@ -646,10 +646,31 @@ const PROVIDER_PREFIXES: &[&str] = &[
     "AIza",
 ];
 
+/// Whether `word` (lowercase) is a word of the assignment name `name` (`lower` is its
+/// lowercase): between separators or case changes (`token_length`, `secretName`), or ending the
+/// name (`tokenlength`), or, for a stem (`expir`, `_len`), starting a word (`expiresAt`); not
+/// inside another word (`uri` in `security`, `hash` in `hashicorp_token`).
+fn name_has_word(name: &str, lower: &str, word: &str) -> bool {
+    let b = name.as_bytes();
+    let stem = matches!(word, "expir" | "_len");
+    lower.match_indices(word).any(|(at, _)| {
+        let end = at + word.len();
+        let before = at == 0
+            || !b[at - 1].is_ascii_alphabetic()
+            || (b[at - 1].is_ascii_lowercase() && b[at].is_ascii_uppercase());
+        let after = end == b.len() || !b[end].is_ascii_lowercase();
+        let suffix = lower[end..].bytes().all(|c| !c.is_ascii_alphanumeric());
+        (before && (after || stem)) || suffix
+    })
+}
+
 /// Whether an assignment's name rules its value out as a generic secret.
 fn generic_name_stop(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    if GENERIC_NAME_STOPS.iter().any(|w| lower.contains(w)) {
+    if GENERIC_NAME_STOPS
+        .iter()
+        .any(|w| name_has_word(name, &lower, w))
+    {
         return true;
     }
     // Named only by a bare `key`: it must end the name (`api_key`, `licenseKey`) and not be a
@@ -682,7 +703,7 @@ fn generic_name_stop(name: &str) -> bool {
 /// or given as the value of a keyed entry (`<add key="SmtpPassword" value="…"/>`). A password
 /// needs less randomness than an unnamed secret: the name is the evidence. Quotes may be
 /// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|psk|pass|pw))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|=|:|：|>|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|(?:[ \t]+[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[^"\n<>]{0,80}"|'[^'\n<>]{0,80}')){1,4}[ \t]*>[ \t]{0,30})(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|psk|pass|pw))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|<<-|<-|=|:|：|>|value[ \t]*=|as[ \t]{1,3}(?-i:String|string)[ \t]{0,3}=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|(?:[ \t]+[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[^"\n<>]{0,80}"|'[^'\n<>]{0,80}')){1,4}[ \t]*>[ \t]{0,30})(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
 
 /// Passwords and keys given in prose: "the (default) password (for user 'x') is 'hunter22'",
 /// "my wifi password is Summer2024!", "the API key is Xk29vLm3Qz8p"; or a password label of any
@@ -2039,7 +2060,10 @@ impl Detector for Secrets {
                             // A JSON key (`"api-key", "c098…": "…"`): the name was a value.
                             let after = s[value.end..].trim_start_matches(['"', '\'']);
                             if s[value.end..].starts_with(['"', '\''])
-                                && after.trim_start_matches([' ', '\t']).starts_with(':')
+                                && after
+                                    .trim_start_matches([' ', '\t'])
+                                    .strip_prefix(':')
+                                    .is_some_and(|r| !r.starts_with(':'))
                             {
                                 return;
                             }
