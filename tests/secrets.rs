@@ -1695,3 +1695,32 @@ fn secrets_assigned_in_r_haskell_csharp_and_visual_basic_and_under_security_name
         assert!(secret_ids(&g, &text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn secrets_in_sql_insert_statements_are_found_by_their_column() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "INSERT INTO users (name, password) VALUES ('admin', 'Vk82#qLmz');",
+            "Vk82#qLmz",
+        ),
+        (
+            "INSERT INTO `oauth_clients` (`id`, `client_secret`) VALUES (1, 'Zk29sLmQx81vN0pTr5Yw7e');",
+            "Zk29sLmQx81vN0pTr5Yw7e",
+        ),
+        // Every row, and a quote doubled inside the string.
+        (
+            "INSERT INTO users (email, password) VALUES ('a@example.com', 'x'), ('b@example.com', 'it''s-S3cret');",
+            "it''s-S3cret",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    for text in [
+        "INSERT INTO users (name, password_hint) VALUES ('admin', 'my dog2');",
+        "INSERT INTO users (name, password) VALUES (?, ?);",
+        "insert into settings (key, value) values ('theme', 'dark2x');",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}

@@ -15,6 +15,7 @@
 //! can tell which key it was (`AKIA****************`).
 
 mod notes;
+mod sql;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -319,6 +320,17 @@ fn xml_element(sep: &str) -> bool {
 /// The keyword automaton's target for an account label of a note (`ID:`, `계정`): it runs
 /// only the note's pair check, not the generic detector.
 const ACCOUNT_HIT: usize = usize::MAX - 1;
+
+/// Words of a column named for a password or a key that holds something else
+/// (`password_hint`, `token_created_at`, `reset_password_sent`).
+const SQL_COLUMN_STOPS: &[&str] = &[
+    "hint", "salt", "reset", "question", "changed", "updated", "created", "_at", "date",
+    "required", "strength", "history", "attempt", "sent", "id",
+];
+
+/// The keyword automaton's target for `INSERT INTO`: it lets the generic detector read the
+/// statement's columns.
+const INSERT_HIT: usize = usize::MAX - 2;
 
 /// The longest run of one repeated byte.
 fn longest_run(v: &str) -> usize {
@@ -1279,6 +1291,10 @@ impl Secrets {
                     .or_default()
                     .push(usize::MAX);
             }
+            keywords
+                .entry("insert into".to_string())
+                .or_default()
+                .push(INSERT_HIT);
             for k in notes::ACCOUNT_KEYWORDS {
                 keywords
                     .entry((*k).to_string())
@@ -1923,6 +1939,8 @@ impl Detector for Secrets {
         let mut generic_hits: Vec<Range<usize>> = Vec::new();
         // Where account labels of notes start (`ID:`, `계정`, `telnet`).
         let mut account_hits: Vec<usize> = Vec::new();
+        // Where SQL `INSERT INTO` statements start.
+        let mut inserts: Vec<usize> = Vec::new();
         // Keyword occurrences of the triggered rules that run in windows.
         let mut hits: Vec<Vec<Range<usize>>> = Vec::new();
         let mut seen: Vec<Range<usize>> = Vec::new();
@@ -1963,6 +1981,7 @@ impl Detector for Secrets {
             let mut generic = false;
             generic_hits.clear();
             account_hits.clear();
+            inserts.clear();
             for m in ac.find_overlapping_iter(s) {
                 for &r in &targets[m.pattern().as_usize()] {
                     match run.get_mut(r) {
@@ -1973,6 +1992,7 @@ impl Detector for Secrets {
                             }
                         }
                         None if r == ACCOUNT_HIT => account_hits.push(m.start()),
+                        None if r == INSERT_HIT => inserts.push(m.start()),
                         None => {
                             generic = true;
                             generic_hits.push(m.range());
@@ -2142,6 +2162,57 @@ impl Detector for Secrets {
                         range,
                         0.8,
                     ));
+                }
+                // A column of an `INSERT` statement named for a secret: its values.
+                if !inserts.is_empty() {
+                    let mut last = usize::MAX;
+                    for h in &generic_hits {
+                        if h.start == last
+                            || !inserts
+                                .iter()
+                                .any(|&i| i < h.start && h.start - i <= sql::REACH)
+                        {
+                            continue;
+                        }
+                        last = h.start;
+                        let Some((name, values)) = sql::insert_values(s, h.start) else {
+                            continue;
+                        };
+                        let lower = name.to_ascii_lowercase();
+                        if generic_name_stop(name)
+                            || mid_word(name, 0..name.len())
+                            || SQL_COLUMN_STOPS.iter().any(|w| lower.contains(w))
+                        {
+                            continue;
+                        }
+                        let password = ["password", "passwd", "pwd", "pass"]
+                            .iter()
+                            .any(|w| lower.contains(w));
+                        for range in values {
+                            let v = &s[range.clone()];
+                            let ok = if password {
+                                v.len() >= 4 && plausible_password(v, true)
+                            } else {
+                                plausible_value(v) && g.accepts(v, false)
+                            };
+                            if !ok || self.ignored(v) || overlaps(&seen, &range) {
+                                continue;
+                            }
+                            seen.push(range.clone());
+                            out.push(self.finding(
+                                if password {
+                                    "secret.password"
+                                } else {
+                                    "secret.generic"
+                                },
+                                "Secret in a column of an SQL INSERT named for one",
+                                layer,
+                                original,
+                                range,
+                                0.8,
+                            ));
+                        }
+                    }
                 }
                 // A keyword in a table's header line: its column below.
                 if s.contains('\n') {
