@@ -106,7 +106,12 @@ fn value_end(s: &str, at: usize) -> usize {
 fn separator(s: &str, label: Range<usize>, bare_word: bool) -> Option<(usize, bool)> {
     let mut i = label.end;
     // A label in brackets: `(PW):`, `[PW]`.
-    let line = &s[s[..label.start].rfind('\n').map_or(0, |n| n + 1)..label.start];
+    let mut from = label.start.saturating_sub(16);
+    while !s.is_char_boundary(from) {
+        from += 1;
+    }
+    let near = &s[from..label.start];
+    let line = &near[near.rfind('\n').map_or(0, |n| n + 1)..];
     let open = line.rfind(['(', '[']);
     let bracket = open.is_some_and(|o| line.len() - o <= 16 && !line[o..].contains([')', ']']))
         && s[i..].starts_with([')', ']']);
@@ -116,11 +121,6 @@ fn separator(s: &str, label: Range<usize>, bare_word: bool) -> Option<(usize, bo
     let spaced = s[i..].trim_start_matches([' ', '\t']);
     let had_space = spaced.len() < s.len() - i;
     i = s.len() - spaced.len();
-    let lower: String = spaced
-        .chars()
-        .take(48)
-        .collect::<String>()
-        .to_ascii_lowercase();
     let symbol = [
         "-->",
         "=>",
@@ -136,7 +136,7 @@ fn separator(s: &str, label: Range<usize>, bare_word: bool) -> Option<(usize, bo
         "은",
     ]
     .iter()
-    .find(|p| lower.starts_with(*p));
+    .find(|p| starts_with_ci(spaced, p));
     let mut joined = false;
     // An element of its own: `<PW>Qw3rty!9</PW>`.
     if s[..label.start].ends_with('<') && s[i..].starts_with('>') {
@@ -147,7 +147,7 @@ fn separator(s: &str, label: Range<usize>, bare_word: bool) -> Option<(usize, bo
         joined = true;
     } else if had_space {
         for verb in ["is ", "are ", "was "] {
-            if lower.starts_with(verb) {
+            if starts_with_ci(spaced, verb) {
                 i += verb.len();
                 joined = true;
                 break;
@@ -156,10 +156,11 @@ fn separator(s: &str, label: Range<usize>, bare_word: bool) -> Option<(usize, bo
         // `pwd of master is …`, `password for master: …`, `password in xxxx is …`.
         if !joined {
             for prep in ["of ", "for ", "in "] {
-                if let Some(r) = lower.strip_prefix(prep) {
+                if starts_with_ci(spaced, prep) {
+                    let r = &spaced[prep.len()..];
                     let word = r.find([' ', ':']).unwrap_or(r.len());
                     let after = &r[word..];
-                    let link = if after.starts_with(" is ") {
+                    let link = if starts_with_ci(after, " is ") {
                         4
                     } else if after.starts_with(':') {
                         1
@@ -183,6 +184,11 @@ fn separator(s: &str, label: Range<usize>, bare_word: bool) -> Option<(usize, bo
     }
     let after = s[i..].trim_start_matches([' ', '\t']);
     Some((s.len() - after.len(), !joined))
+}
+
+/// Whether `h` starts with `p`, ASCII case ignored.
+fn starts_with_ci(h: &str, p: &str) -> bool {
+    h.len() >= p.len() && h.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
 }
 
 /// A user name in a `user/password` pair: letters, digits and `._@-`, starting with a letter.
