@@ -1753,6 +1753,33 @@ impl Secrets {
     }
 }
 
+/// Where a candidate was found: the canonical text `s` of `layer`, and the original text.
+struct Found<'a> {
+    s: &'a str,
+    layer: &'a crate::text::Layer<'a>,
+    original: &'a str,
+}
+
+impl Secrets {
+    /// Reports the value at `range` as `id` unless it is allowlisted, a placeholder, or covered
+    /// by a reported secret.
+    fn report(
+        &self,
+        at: &Found<'_>,
+        id: &str,
+        description: &str,
+        range: Range<usize>,
+        seen: &mut Vec<Range<usize>>,
+        out: &mut Vec<Finding>,
+    ) {
+        if self.ignored(&at.s[range.clone()]) || overlaps(seen, &range) {
+            return;
+        }
+        seen.push(range.clone());
+        out.push(self.finding(id, description, at.layer, at.original, range, 0.8));
+    }
+}
+
 /// A candidate of the generic detector: its value's range (trailing `.` and `,` are trimmed
 /// off), whether a UUID may be a secret under its name, and the finding's description.
 struct GenericValue {
@@ -2147,21 +2174,11 @@ impl Detector for Secrets {
                         continue;
                     }
                     last = h.start;
-                    let Some(range) = notes::note_password(s, h.start) else {
-                        continue;
-                    };
-                    if self.ignored(&s[range.clone()]) || overlaps(&seen, &range) {
-                        continue;
+                    if let Some(range) = notes::note_password(s, h.start) {
+                        let at = Found { s, layer, original };
+                        let description = "Password written down in a note";
+                        self.report(&at, "secret.password", description, range, &mut seen, out);
                     }
-                    seen.push(range.clone());
-                    out.push(self.finding(
-                        "secret.password",
-                        "Password written down in a note",
-                        layer,
-                        original,
-                        range,
-                        0.8,
-                    ));
                 }
                 // A column of an `INSERT` statement named for a secret: its values.
                 if !inserts.is_empty() {
@@ -2195,22 +2212,22 @@ impl Detector for Secrets {
                             } else {
                                 plausible_value(v) && g.accepts(v, false)
                             };
-                            if !ok || self.ignored(v) || overlaps(&seen, &range) {
-                                continue;
-                            }
-                            seen.push(range.clone());
-                            out.push(self.finding(
-                                if password {
+                            if ok {
+                                let id = if password {
                                     "secret.password"
                                 } else {
                                     "secret.generic"
-                                },
-                                "Secret in a column of an SQL INSERT named for one",
-                                layer,
-                                original,
-                                range,
-                                0.8,
-                            ));
+                                };
+                                let at = Found { s, layer, original };
+                                self.report(
+                                    &at,
+                                    id,
+                                    "Secret in a column of an SQL INSERT named for one",
+                                    range,
+                                    &mut seen,
+                                    out,
+                                );
+                            }
                         }
                     }
                 }
@@ -2255,21 +2272,11 @@ impl Detector for Secrets {
             if self.generic.is_some() {
                 account_hits.dedup();
                 for &at in &account_hits {
-                    let Some(range) = notes::account_pair(s, at) else {
-                        continue;
-                    };
-                    if self.ignored(&s[range.clone()]) || overlaps(&seen, &range) {
-                        continue;
+                    if let Some(range) = notes::account_pair(s, at) {
+                        let at = Found { s, layer, original };
+                        let description = "Password of a user/password pair written down in a note";
+                        self.report(&at, "secret.password", description, range, &mut seen, out);
                     }
-                    seen.push(range.clone());
-                    out.push(self.finding(
-                        "secret.password",
-                        "Password of a user/password pair written down in a note",
-                        layer,
-                        original,
-                        range,
-                        0.8,
-                    ));
                 }
             }
             // Identifiers where no secret is (a secret's finding covers its host or name).

@@ -42,10 +42,7 @@ const ACCOUNT_LABELS: &[&str] = &[
 /// prefix in capitals may name what it is for (`ANYpw`, `DBpassword`).
 fn label_at(s: &str, at: usize) -> Option<Range<usize>> {
     let rest = &s[at..];
-    let label = LABELS.iter().find(|l| {
-        rest.get(..l.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(l))
-    })?;
+    let label = LABELS.iter().find(|l| starts_with_ci(rest, l))?;
     let mut end = at + label.len();
     if !label.is_ascii() {
         return Some(at..end);
@@ -359,10 +356,7 @@ pub(super) fn account_pair(s: &str, at: usize) -> Option<Range<usize>> {
         return host_pair(s, at);
     }
     let rest = &s[at..];
-    let label = ACCOUNT_KEYWORDS.iter().find(|l| {
-        rest.get(..l.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(l))
-    })?;
+    let label = ACCOUNT_KEYWORDS.iter().find(|l| starts_with_ci(rest, l))?;
     let b = s.as_bytes();
     let mut i = at + label.len();
     if label.is_ascii() {
