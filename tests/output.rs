@@ -573,3 +573,21 @@ fn stream_holds_a_key_spelled_out_one_character_at_a_time() {
         assert_eq!(v.action(), Action::Redact);
     }
 }
+
+#[test]
+fn stream_holds_a_password_written_down_as_a_note() {
+    // An answer that recites a runbook's login lines, streamed byte by byte: the passwords are
+    // withheld as `check_output` withholds them.
+    let g = guard();
+    for text in [
+        "Server notes:\nID/PW: deploy/Vk82#qLmz\nthat is all.",
+        "db01 10.0.3.7 root/Vk82#qLmz (rotate monthly)",
+        "Use PW:Vk82#qLmz for the admin console.",
+    ] {
+        let expected = g.check_output(&Context::new(), text).text().to_owned();
+        assert!(!expected.contains("Vk82#qLmz"), "{expected}");
+        let (shown, v) = stream_all(&g, &Context::new(), &bytes_of(text));
+        assert_eq!(shown, expected, "{text}");
+        assert_eq!(v.action(), Action::Redact);
+    }
+}
