@@ -1724,3 +1724,30 @@ fn secrets_in_sql_insert_statements_are_found_by_their_column() {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn passwords_and_keys_given_in_indonesian_thai_hindi_spanish_and_german_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        // Indonesian "kata sandinya adalah" (its password is), Thai "รหัสผ่านคือ" (the password
+        // is, written without a space), Hindi "पासवर्ड है" (the password is).
+        ("kata sandinya adalah Vk82#qLmz7", "Vk82#qLmz7"),
+        ("รหัสผ่านคือ Vk82#qLmz7", "Vk82#qLmz7"),
+        ("पासवर्ड है Vk82#qLmz7", "Vk82#qLmz7"),
+        // English `token`/`API key` before a Spanish or German verb.
+        (
+            "el token de acceso es Zk29sLmQx81vN0pTr5Yw7e",
+            "Zk29sLmQx81vN0pTr5Yw7e",
+        ),
+        (
+            "mi API key es Zk29sLmQx81vN0pTr5Yw7e",
+            "Zk29sLmQx81vN0pTr5Yw7e",
+        ),
+        (
+            "meine API-Key ist Zk29sLmQx81vN0pTr5Yw7e",
+            "Zk29sLmQx81vN0pTr5Yw7e",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+}
