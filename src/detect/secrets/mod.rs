@@ -1416,17 +1416,15 @@ impl Secrets {
 
     /// Reports the password of a match of `PASSWORD_PATTERN` (or, with `prose`, of
     /// `PASSWORD_PROSE`) in `s`, the canonical text of `layer`, when it is plausible.
-    #[allow(clippy::too_many_arguments)]
     fn password(
         &self,
         caps: &Captures,
         prose: bool,
-        s: &str,
-        layer: &crate::text::Layer<'_>,
-        original: &str,
+        at: &Found<'_>,
         seen: &mut Vec<Range<usize>>,
         out: &mut Vec<Finding>,
     ) {
+        let Found { s, layer, original } = *at;
         let mut pair = false;
         let mut numeric = false;
         let (range, quoted) = if prose {
@@ -1588,17 +1586,15 @@ impl Secrets {
     /// password or a key (`username,password`, `name\tapi_key`) makes that column of the rows
     /// below secrets, checked like a quoted password or a generic value. `line_start` is the
     /// start of a line holding a keyword hit; `done` the headers already read.
-    #[allow(clippy::too_many_arguments)]
     fn table(
         &self,
         g: &Generic,
-        s: &str,
+        at: &Found<'_>,
         line_start: usize,
-        layer: &crate::text::Layer<'_>,
-        original: &str,
         seen: &mut Vec<Range<usize>>,
         out: &mut Vec<Finding>,
     ) {
+        let Found { s, layer, original } = *at;
         let header_end = s[line_start..]
             .find('\n')
             .map_or(s.len(), |i| line_start + i);
@@ -1755,6 +1751,7 @@ impl Secrets {
 }
 
 /// Where a candidate was found: the canonical text `s` of `layer`, and the original text.
+#[derive(Clone, Copy)]
 struct Found<'a> {
     s: &'a str,
     layer: &'a crate::text::Layer<'a>,
@@ -1793,17 +1790,15 @@ impl Secrets {
     /// Reports a generic candidate of `s` (the canonical text of `layer`) as `secret.generic`
     /// when it passes the generic detector's checks (plausible, no provider prefix, entropy and
     /// charset, not cut short, not allowlisted) and no reported secret covers it.
-    #[allow(clippy::too_many_arguments)]
     fn generic_value(
         &self,
         g: &Generic,
-        s: &str,
+        at: &Found<'_>,
         found: GenericValue,
-        layer: &crate::text::Layer<'_>,
-        original: &str,
         seen: &mut Vec<Range<usize>>,
         out: &mut Vec<Finding>,
     ) {
+        let Found { s, layer, original } = *at;
         let v = s[found.range.clone()].trim_end_matches(['.', ',']);
         let range = found.range.start..found.range.start + v.len();
         if !plausible_value(v)
@@ -1977,6 +1972,7 @@ impl Detector for Secrets {
         for layer in input.text.layers() {
             let view = layer.canonical();
             let s = view.as_str();
+            let at = Found { s, layer, original };
             let relay = layer.relayed() && !matches!(layer.origin(), Origin::Original);
             if relay {
                 continue;
@@ -1996,7 +1992,7 @@ impl Detector for Secrets {
                         seen.clear();
                         let regions = windows(&generic_hits, PROSE_REACH, s.len());
                         each_match(&g.prose, s, &regions, |caps| {
-                            self.password(caps, true, s, layer, original, &mut seen, out);
+                            self.password(caps, true, &at, &mut seen, out);
                         });
                     }
                 }
@@ -2137,14 +2133,14 @@ impl Detector for Secrets {
                         uuid_ok,
                         description: "High-entropy value assigned to a secret-like name",
                     };
-                    self.generic_value(g, s, found, layer, original, &mut seen, out);
+                    self.generic_value(g, &at, found, &mut seen, out);
                 });
                 each_anchored(&g.passwords, s, &generic_hits, GENERIC_REACH, |caps| {
-                    self.password(caps, false, s, layer, original, &mut seen, out);
+                    self.password(caps, false, &at, &mut seen, out);
                 });
                 let regions = windows(&generic_hits, PROSE_REACH, s.len());
                 each_match(&g.prose, s, &regions, |caps| {
-                    self.password(caps, true, s, layer, original, &mut seen, out);
+                    self.password(caps, true, &at, &mut seen, out);
                 });
                 each_match(&g.keys, s, &regions, |caps| {
                     let Some(value) = caps.get_group(1) else {
@@ -2166,7 +2162,7 @@ impl Detector for Secrets {
                         uuid_ok: false,
                         description: "High-entropy value given as a key or token",
                     };
-                    self.generic_value(g, s, found, layer, original, &mut seen, out);
+                    self.generic_value(g, &at, found, &mut seen, out);
                 });
                 // Passwords written down in notes (`PW:Qw3rty!9`, `ID/PW: admin/Qw3rty!9`).
                 let mut last = usize::MAX;
@@ -2176,7 +2172,6 @@ impl Detector for Secrets {
                     }
                     last = h.start;
                     if let Some(range) = notes::note_password(s, h.start) {
-                        let at = Found { s, layer, original };
                         let description = "Password written down in a note";
                         self.report(&at, "secret.password", description, range, &mut seen, out);
                     }
@@ -2219,7 +2214,6 @@ impl Detector for Secrets {
                                 } else {
                                     "secret.generic"
                                 };
-                                let at = Found { s, layer, original };
                                 self.report(
                                     &at,
                                     id,
@@ -2265,16 +2259,15 @@ impl Detector for Secrets {
                                     )
                             })
                         {
-                            self.table(g, s, line, layer, original, &mut seen, out);
+                            self.table(g, &at, line, &mut seen, out);
                         }
                     }
                 }
             }
             if self.generic.is_some() {
                 account_hits.dedup();
-                for &at in &account_hits {
-                    if let Some(range) = notes::account_pair(s, at) {
-                        let at = Found { s, layer, original };
+                for &start in &account_hits {
+                    if let Some(range) = notes::account_pair(s, start) {
                         let description = "Password of a user/password pair written down in a note";
                         self.report(&at, "secret.password", description, range, &mut seen, out);
                     }

@@ -196,7 +196,8 @@ fn user_name(v: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'@' | b'-'))
 }
 
-/// Whether `v`, found after a label in a note, looks like a password by itself.
+/// Whether `v`, found after a label in a note, looks like a password by itself (placeholders
+/// and allowlisted values are refused where it is reported).
 pub(super) fn note_value(v: &str) -> bool {
     let b = v.as_bytes();
     if !(6..=64).contains(&b.len()) || !b.iter().all(|c| c.is_ascii_graphic()) {
@@ -230,7 +231,6 @@ pub(super) fn note_value(v: &str) -> bool {
         && !super::password_reference(v)
         && super::plausible_password_shape(v)
         && !super::code_identifier(v)
-        && !super::placeholder_value(v)
 }
 
 /// The password a note gives after the label that starts at `at` in `s`, if any.
