@@ -132,8 +132,13 @@ fn every_rule_finds_a_sampled_secret_and_ignores_a_placeholder() {
             continue;
         };
         // False example: the same line with the secret's variable part as a placeholder.
-        let keep = secret.len().min(4);
-        let placeholder: String = secret[..keep].to_string() + &"x".repeat(secret.len() - keep);
+        // (Counted in characters: a sampled label may be Korean or Japanese.)
+        let keep = secret
+            .char_indices()
+            .nth(4)
+            .map_or(secret.len(), |(i, _)| i);
+        let placeholder: String =
+            secret[..keep].to_string() + &"x".repeat(secret[keep..].chars().count());
         let fake = line.replacen(&secret, &placeholder, 1);
         let v = g.check_input(&ctx, &fake);
         if v.findings().iter().any(|f| f.detector == rule.id.as_str()) {

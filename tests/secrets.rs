@@ -1555,6 +1555,47 @@ fn hard_coded_fallbacks_of_secret_environment_variables_are_found() {
             "const key = process.env.SHOP_API_KEY || \"x7Qp2Lm9Vd4Rt8Wz1Ny6\";",
             "x7Qp2Lm9Vd4Rt8Wz1Ny6",
         ),
+        // Ruby, PHP, Kotlin, python-decouple, Go and Rust spell the fallback their own way.
+        (
+            "api_key = ENV.fetch(\"STRIPE_API_KEY\") { \"Xk9mQ2vLp7Rt\" }",
+            "Xk9mQ2vLp7Rt",
+        ),
+        (
+            "token = ENV[\"GH_TOKEN\"] || \"Xk9mQ2vLp7Rt\"",
+            "Xk9mQ2vLp7Rt",
+        ),
+        ("$pass = getenv('DB_PASS') ?: 'Xk9#mQ2vLp';", "Xk9#mQ2vLp"),
+        (
+            "val secret = System.getenv(\"JWT_SECRET\") ?: \"Xk9mQ2vLp7Rt\"",
+            "Xk9mQ2vLp7Rt",
+        ),
+        (
+            "SECRET_KEY = config('SECRET_KEY', default='Xk9mQ2vLp7Rt3zz')",
+            "Xk9mQ2vLp7Rt3zz",
+        ),
+        (
+            "secret = os.getenv(\"APP_SECRET\", default=\"Xk9mQ2vLp7Rt\")",
+            "Xk9mQ2vLp7Rt",
+        ),
+        (
+            "pw := cmp.Or(os.Getenv(\"DB_PASSWORD\"), \"Xk9mQ2vLp7Rt\")",
+            "Xk9mQ2vLp7Rt",
+        ),
+        (
+            "let key = std::env::var(\"API_KEY\").unwrap_or(\"Xk9mQ2vLp7Rt\".to_string());",
+            "Xk9mQ2vLp7Rt",
+        ),
+        (
+            "let key = env::var(\"API_KEY\").unwrap_or_else(|_| \"Xk9mQ2vLp7Rt\".into());",
+            "Xk9mQ2vLp7Rt",
+        ),
+        // The secret name on the variable assigned, a bytes default, escaped quotes.
+        (
+            "if SECRET := getenv(\"CFG_A\", \"GEHE1MNIS\"):",
+            "GEHE1MNIS",
+        ),
+        ("x = getenv(\"DBPW\", b\"GEHE1MNIS\")", "GEHE1MNIS"),
+        ("create(getenv(\\\"SECRET\\\", \\\"TeRcE52\\\"))", "TeRcE52"),
     ] {
         assert_secret_span(&g, text, secret);
     }
@@ -1564,6 +1605,11 @@ fn hard_coded_fallbacks_of_secret_environment_variables_are_found() {
         "x = os.getenv(\"TOKEN_URL\", \"https://auth.example.com/token\")",
         "x = os.getenv(\"SECRET_BACKEND\", \"vault\")",
         "const t = process.env.GITHUB_TOKEN ?? \"changeme\";",
+        "const p = process.env.REACT_APP_DEV_PASSWORD || \"not-set\"",
+        "password = os.environ.get(\"DB_PASSWORD\", \"\")",
+        "SECRET_KEY = config('SECRET_KEY', default='')",
+        "SECRET = getenv(\"GEHE1MN15\", '')",
+        "CFG = getenv(&quot;SECRET&quot;, None)",
     ] {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
@@ -1750,4 +1796,127 @@ fn passwords_and_keys_given_in_indonesian_thai_hindi_spanish_and_german_are_foun
     ] {
         assert_secret_span(&g, text, secret);
     }
+}
+
+#[test]
+fn passwords_given_to_command_line_tools_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "mongo -u admin -p Qx7Lp2Wm9d --authenticationDatabase admin",
+            "Qx7Lp2Wm9d",
+        ),
+        ("az login -u ops@example.com -p Qx7Lp2Wm9d", "Qx7Lp2Wm9d"),
+        (
+            "psexec \\\\host01 -u deploy -p Qx7Lp2Wm9d cmd",
+            "Qx7Lp2Wm9d",
+        ),
+        (
+            "ipmitool -I lanplus -H 10.0.0.9 -U admin -P Qx7Lp2Wm9d power status",
+            "Qx7Lp2Wm9d",
+        ),
+        (
+            "ldapsearch -x -D \"cn=admin,dc=example,dc=com\" -w Qx7Lp2Wm9d -b dc=example",
+            "Qx7Lp2Wm9d",
+        ),
+        (
+            "keytool -list -keystore app.jks -storepass Qx7Lp2Wm9d",
+            "Qx7Lp2Wm9d",
+        ),
+        (
+            "jarsigner -keypass 'Qx7Lp2Wm9d' app.jar signer",
+            "Qx7Lp2Wm9d",
+        ),
+        ("xfreerdp /u:deploy /p:Qx7Lp2Wm9d /v:host01", "Qx7Lp2Wm9d"),
+        (
+            "schtasks /Create /TN job /TR run.bat /RU deploy /RP Qx7Lp2Wm9d",
+            "Qx7Lp2Wm9d",
+        ),
+        ("rabbitmqctl add_user deploy Qx7Lp2Wm9d", "Qx7Lp2Wm9d"),
+        (
+            "echo 'Qx7Lp2Wm9d' | docker login -u deploy --password-stdin",
+            "Qx7Lp2Wm9d",
+        ),
+        ("echo \"root:Qx7Lp2Wm9d\" | chpasswd", "Qx7Lp2Wm9d"),
+        ("echo Qx7Lp2Wm9d | passwd --stdin deploy", "Qx7Lp2Wm9d"),
+        ("sqlplus system/Qx7Lp2Wm9d@ORCL", "Qx7Lp2Wm9d"),
+        ("expdp scott/Qx7Lp2Wm9d directory=dump", "Qx7Lp2Wm9d"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // Variables, prompts, ports and files are not passwords.
+    for text in [
+        "mongo -u admin -p $MONGO_PASSWORD",
+        "ipmitool -H 10.0.0.9 -p 623 -U admin -E power status",
+        "ldapsearch -x -W -b dc=example",
+        "keytool -list -keystore app.jks -storepass:env STOREPASS",
+        "xfreerdp /u:deploy /p:$PW /v:host01",
+        "echo $REGISTRY_TOKEN | docker login -u deploy --password-stdin",
+        "docker login -u deploy --password-stdin < token.txt",
+        "sqlplus / as sysdba",
+        "rabbitmqctl list_users",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn network_device_and_wifi_credentials_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        ("snmp-server community Qx7Lp2Wm9dRO RO", "Qx7Lp2Wm9dRO"),
+        ("snmpwalk -v2c -c Qx7Lp2Wm9d 10.0.0.1", "Qx7Lp2Wm9d"),
+        // Type 7 is an encoding anyone can reverse.
+        ("username admin password 7 0822455D0A16", "0822455D0A16"),
+        // Type 5 is MD5-crypt with a four-character salt.
+        (
+            "enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0",
+            "$1$mERr$hx5rVt7rPNoS4wqbXKX7m0",
+        ),
+        ("WIFI:T:WPA;S:office;P:Qx7Lp2Wm9d;;", "Qx7Lp2Wm9d"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    for text in [
+        "snmp-server community public RO",
+        "snmpwalk -v2c -c public 10.0.0.1",
+        "snmp-server location Building 4",
+        "WIFI:T:nopass;S:guest;;",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn product_keys_after_their_label_are_found() {
+    let g = guard("");
+    for text in [
+        "Activation key : ZAQW5-XCD3R-VBGTR-FRTGU-KLMNX",
+        "Windows product key: 7QX2L-M9VD4-RT8WN-J3K6P-B2C9F",
+        "제품 키: 7QX2L-M9VD4-RT8WN-J3K6P-B2C9F",
+        "Der Lizenzschlüssel ist 7QX2L-M9VD4-RT8WN-J3K6P-B2C9F",
+    ] {
+        assert!(
+            secret_ids(&g, text).contains(&"secret.product_key".to_string()),
+            "{text}"
+        );
+    }
+    for text in [
+        // Masked, a template, or no label naming a key.
+        "Activation key : ZAQWS-XCDER-*****-VBGTR-FRTGU",
+        "Product key: XXXXX-XXXXX-XXXXX-XXXXX-XXXXX",
+        "Order number 7QX2L-M9VD4-RT8WN-J3K6P-B2C9F shipped",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn laravel_app_key_with_its_base64_prefix_is_found() {
+    let g = guard("");
+    assert_secret_span(
+        &g,
+        "APP_KEY=base64:q8Xz2Lm4Vn7Rt1Kp9Wc3q8Xz2Lm4Vn7Rt1Kp9Wc3ab=",
+        "q8Xz2Lm4Vn7Rt1Kp9Wc3q8Xz2Lm4Vn7Rt1Kp9Wc3ab=",
+    );
 }

@@ -162,6 +162,10 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "redacted",
     "changeme",
     "change_me",
+    "not-set",
+    "not_set",
+    "notset",
+    "unset",
     "dummy",
     "sample",
     "insert",
@@ -549,7 +553,7 @@ struct Generic {
     entropy: f32,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str)|[ \t]{0,3}:[ \t]{0,3}(?-i:&'static str|&str|String|string|str)|[ \t]{1,3}as[ \t]{1,3}(?-i:String|string)|[ \t]{0,3}\{[ \t]{0,3}get;[ \t]{0,3}(?:(?:private|protected|internal)[ \t]{1,3})?(?:set|init);[ \t]{0,3}\})?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|<<-|<-|=|:|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|(?:[ \t]{1,3}[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[\x20\x21\x23-\x3B\x3D\x3F-\x7E]{0,60}"|'[\x20-\x26\x28-\x3B\x3D\x3F-\x7E]{0,60}')){1,3}[ \t]{0,3}>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?(?:[ \t]{0,3}[:=]|[ \t]{1,3}["'])[ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str)|[ \t]{0,3}:[ \t]{0,3}(?-i:&'static str|&str|String|string|str)|[ \t]{1,3}as[ \t]{1,3}(?-i:String|string)|[ \t]{0,3}\{[ \t]{0,3}get;[ \t]{0,3}(?:(?:private|protected|internal)[ \t]{1,3})?(?:set|init);[ \t]{0,3}\})?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|<<-|<-|=|:|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|(?:[ \t]{1,3}[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[\x20\x21\x23-\x3B\x3D\x3F-\x7E]{0,60}"|'[\x20-\x26\x28-\x3B\x3D\x3F-\x7E]{0,60}')){1,3}[ \t]{0,3}>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}(?:base64:)?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?(?:[ \t]{0,3}[:=]|[ \t]{1,3}["'])[ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
 
 /// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
 /// fake values.
