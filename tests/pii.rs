@@ -492,3 +492,66 @@ fn email_spelled_out_with_spaces_in_an_answer_is_found_and_pseudonymized() {
         "j o h n . d o e @ e x a m p l e . o r g"
     );
 }
+
+#[test]
+fn phone_numbers_after_phone_words_of_other_languages() {
+    for (text, value) in [
+        ("Meine Telefonnummer ist 030 12345678, ruf mich an.", "030 12345678"),
+        ("Handy: 0151 23456789", "0151 23456789"),
+        ("portable : 06.12.34.56.78", "06.12.34.56.78"),
+        ("móvil 612345678", "612345678"),
+        ("Il mio numero di cellulare è 347 123 4567", "347 123 4567"),
+        ("Meu telefone é (11) 98765-4321", "(11) 98765-4321"),
+        ("Mijn telefoonnummer is 06-12345678", "06-12345678"),
+        ("電話番号は090-1234-5678です", "090-1234-5678"),
+        ("我的手机号是13812345678", "13812345678"),
+        ("제 전화번호는 010-1234-5678입니다", "010-1234-5678"),
+        ("Мой телефон: 8 (912) 345-67-89", "8 (912) 345-67-89"),
+        ("मेरा फ़ोन नंबर 98765 43210 है", "98765 43210"),
+    ] {
+        assert_finds(text, Entity::Phone, value);
+    }
+    // The same digits without a phone word stay under the threshold.
+    assert_none("Bestellung 030 12345678 versandt", Entity::Phone);
+}
+
+#[test]
+fn birth_dates_passports_and_licences_named_in_other_languages() {
+    assert_finds("geboren am 14.03.1985 in Köln", Entity::DateOfBirth, "14.03.1985");
+    assert_finds(
+        "fecha de nacimiento: 14/03/1985",
+        Entity::DateOfBirth,
+        "14/03/1985",
+    );
+    assert_finds("Дата рождения: 14.03.1985", Entity::DateOfBirth, "14.03.1985");
+    assert_finds("Reisepassnummer: C01X00T47", Entity::Passport, "C01X00T47");
+    assert_finds(
+        "número de pasaporte: PAA123456",
+        Entity::Passport,
+        "PAA123456",
+    );
+    assert_finds("여권 번호: M12345678", Entity::Passport, "M12345678");
+    assert_finds(
+        "Führerscheinnummer: B072RRE2I55",
+        Entity::DriversLicense,
+        "B072RRE2I55",
+    );
+    // A date without a birth word is not a birth date.
+    assert_none("Rechnung vom 14.03.1985", Entity::DateOfBirth);
+}
+
+#[test]
+fn where_someone_lives_in_other_languages_and_european_addresses() {
+    for (text, place) in [
+        ("Ich wohne in Berlin.", "Berlin"),
+        ("J'habite à Lyon depuis 2010.", "Lyon"),
+        ("Vivo en Madrid con mi familia.", "Madrid"),
+        ("Ich wohne in der Hauptstraße 5, 10115 Berlin.", "Berlin"),
+        ("12 rue Victor Hugo\n13001 Marseille", "Marseille"),
+        ("Bahnhofstrasse 7, 8001 Zürich", "Zürich"),
+    ] {
+        assert_finds(text, Entity::Location, place);
+    }
+    // A year is no postal code.
+    assert_none("Volume 3, 2019 Berlin Marathon", Entity::Location);
+}

@@ -9,6 +9,25 @@ use palisade::detect::pii::{Entity, NationalIds, Pii};
 
 const DATA: &str = "../shared/data/pii/stdnum_identifiers.jsonl";
 
+/// The built-in types python-stdnum's vectors in the shared data do not cover, in table order:
+/// `tests/pii_national.rs` checks them against values python-stdnum generated.
+const OWN_VECTORS: &[&str] = &[
+    "es_dni",
+    "es_nie",
+    "pl_pesel",
+    "in_aadhaar",
+    "br_cpf",
+    "nl_bsn",
+    "de_idnr",
+    "cn_ric",
+    "fr_nir",
+    "pt_nif",
+    "ro_cnp",
+    "hr_oib",
+    "ch_ahv",
+    "mx_curp",
+];
+
 fn vectors() -> Option<BTreeMap<String, Vec<(String, bool)>>> {
     let Ok(text) = std::fs::read_to_string(DATA) else {
         eprintln!("skipping: {DATA} not found (see ../shared/data/README)");
@@ -40,10 +59,12 @@ fn every_supported_type_accepts_valid_vectors_and_rejects_corruptions() {
     let Some(data) = vectors() else { return };
     let table = NationalIds::builtin();
     let mut report = Vec::new();
+    let mut without = Vec::new();
     for id in table.ids() {
-        let rows = data
-            .get(id)
-            .unwrap_or_else(|| panic!("no stdnum vectors for {id}"));
+        let Some(rows) = data.get(id) else {
+            without.push(id);
+            continue;
+        };
         let (mut valid, mut accepted, mut invalid, mut rejected) = (0, 0, 0, 0);
         let (mut mutations, mut caught) = (0usize, 0usize);
         for (value, ok) in rows {
@@ -88,6 +109,8 @@ fn every_supported_type_accepts_valid_vectors_and_rejects_corruptions() {
     }
     println!("{}", report.join("\n"));
     assert!(report.len() >= 25);
+    // The types the shared vectors lack are checked by `tests/pii_national.rs`.
+    assert_eq!(without, OWN_VECTORS, "types without any vectors");
 }
 
 #[test]
@@ -112,7 +135,11 @@ fn identifiers_are_found_after_their_context_word_and_not_without() {
     let mut total = 0;
     for id in table.ids() {
         let word = &table.context(id).unwrap()[0];
-        for (value, _) in data[id].iter().filter(|(_, ok)| *ok).take(20) {
+        let Some(rows) = data.get(id) else { continue };
+        // Recognition starts at a digit: a codice fiscale whose every digit was replaced by a
+        // letter (`RSSMRAQRCMNFNLRG`, omocodia in full) is validated but not searched for.
+        let searchable = |v: &String| v.bytes().any(|c| c.is_ascii_digit());
+        for (value, _) in rows.iter().filter(|(v, ok)| *ok && searchable(v)).take(20) {
             total += 1;
             let text = format!("Hello, my {word}: {value}. Thanks!");
             let start = text.find(value.as_str()).unwrap();

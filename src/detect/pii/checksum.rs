@@ -210,6 +210,92 @@ pub(crate) fn nhs(d: &[u8]) -> bool {
     check != 10 && check == u32::from(d[9] - b'0')
 }
 
+/// Verhoeff's dihedral-group check over ASCII digits (the check digit last): India's Aadhaar.
+pub(crate) fn verhoeff(digits: &[u8]) -> bool {
+    const D: [[u8; 10]; 10] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+        [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+        [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+        [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+        [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+        [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+        [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+    ];
+    const P: [[u8; 10]; 8] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+        [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+        [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+        [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+        [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+    ];
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let c = digits.iter().rev().enumerate().fold(0u8, |c, (i, &d)| {
+        D[usize::from(c)][usize::from(P[i % 8][usize::from(d - b'0')])]
+    });
+    c == 0
+}
+
+/// ISO 7064 MOD 11,10 over digit values (the check digit last): Germany's tax id (IdNr),
+/// Croatia's OIB.
+pub(crate) fn iso7064_mod11_10(digits: &[u8]) -> bool {
+    let Some((&check, body)) = digits.split_last() else {
+        return false;
+    };
+    let p = body.iter().fold(10u32, |p, &d| {
+        let s = (p + u32::from(d)) % 10;
+        (if s == 0 { 10 } else { s }) * 2 % 11
+    });
+    (11 - p) % 10 == u32::from(check)
+}
+
+/// ISO 7064 MOD 97 key: the last two digits are 97 minus the rest modulo 97 (France's NIR).
+pub(crate) fn mod97_key(digits: &[u8]) -> bool {
+    if digits.len() < 3 || digits.iter().any(|&d| d > 9) {
+        return false;
+    }
+    let (body, key) = digits.split_at(digits.len() - 2);
+    let r = body.iter().fold(0u32, |r, &d| (r * 10 + u32::from(d)) % 97);
+    97 - r == u32::from(key[0]) * 10 + u32::from(key[1])
+}
+
+/// Italy's codice fiscale: sixteen characters, the last a letter from the values of the first
+/// fifteen (odd positions through their own table).
+pub(crate) fn it_codice_fiscale(s: &[u8]) -> bool {
+    const ODD: [u32; 26] = [
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24,
+        23,
+    ];
+    if s.len() != 16
+        || !s
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        return false;
+    }
+    let sum: u32 = s[..15]
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            // Digits count as the letters of the same rank (0 as A, 1 as B, ...).
+            let v = usize::from(if c.is_ascii_digit() {
+                c - b'0'
+            } else {
+                c - b'A'
+            });
+            if i % 2 == 0 { ODD[v] } else { v as u32 }
+        })
+        .sum();
+    s[15] == b'A' + (sum % 26) as u8
+}
+
 const BASE58: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
 /// Bitcoin base58check: decodes, and the last four bytes are the double SHA-256 prefix.

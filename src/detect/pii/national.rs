@@ -50,6 +50,11 @@ enum Algorithm {
     Luhn,
     Weighted,
     Zero,
+    Verhoeff,
+    #[serde(rename = "iso7064_mod11_10")]
+    Iso7064Mod11_10,
+    Mod97Key,
+    ItCodiceFiscale,
 }
 
 #[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +89,9 @@ struct CheckSpec {
     fallback: Option<Vec<i64>>,
     #[serde(default)]
     fallback_map: Option<String>,
+    /// Character values: entry `i` lists the characters worth `i` (default: the digits).
+    #[serde(default)]
+    values: Option<Vec<String>>,
 }
 
 struct Compiled {
@@ -169,12 +177,24 @@ impl CheckSpec {
         let part = &s[r];
         let digits = |b: &[u8]| -> Option<Vec<u8>> {
             b.iter()
-                .map(|c| c.is_ascii_digit().then(|| c - b'0'))
+                .map(|c| match &self.values {
+                    None => c.is_ascii_digit().then(|| c - b'0'),
+                    Some(v) => v
+                        .iter()
+                        .position(|chars| chars.as_bytes().contains(c))
+                        .and_then(|i| u8::try_from(i).ok()),
+                })
                 .collect()
         };
         let m = self.modulus.unwrap_or(10);
         match self.algorithm {
             Algorithm::Luhn => part.iter().all(u8::is_ascii_digit) && super::checksum::luhn(part),
+            Algorithm::Verhoeff => super::checksum::verhoeff(part),
+            Algorithm::Iso7064Mod11_10 => {
+                digits(part).is_some_and(|d| super::checksum::iso7064_mod11_10(&d))
+            }
+            Algorithm::Mod97Key => digits(part).is_some_and(|d| super::checksum::mod97_key(&d)),
+            Algorithm::ItCodiceFiscale => super::checksum::it_codice_fiscale(part),
             Algorithm::Zero => {
                 digits(part).is_some_and(|d| weighted(&d, &self.weights, self.from_right) % m == 0)
             }
@@ -211,10 +231,32 @@ impl CheckSpec {
         if !(2..=97).contains(&m) {
             return Err(format!("{field}.modulus: {m} is outside 2..=97"));
         }
+        if let Some(v) = &self.values
+            && (v.is_empty() || v.len() > 64 || v.iter().any(|c| !c.is_ascii()))
+        {
+            return Err(format!(
+                "{field}.values: 1 to 64 entries of ASCII characters"
+            ));
+        }
         match self.algorithm {
-            Algorithm::Luhn => {
+            Algorithm::Luhn
+            | Algorithm::Verhoeff
+            | Algorithm::Iso7064Mod11_10
+            | Algorithm::Mod97Key
+            | Algorithm::ItCodiceFiscale => {
                 if !self.weights.is_empty() || self.result.is_some() || self.map.is_some() {
-                    return Err(format!("{field}: luhn takes no weights, result or map"));
+                    return Err(format!(
+                        "{field}: {:?} takes no weights, result or map",
+                        self.algorithm
+                    ));
+                }
+                if self.values.is_some()
+                    && matches!(
+                        self.algorithm,
+                        Algorithm::Luhn | Algorithm::Verhoeff | Algorithm::ItCodiceFiscale
+                    )
+                {
+                    return Err(format!("{field}: {:?} takes no values", self.algorithm));
                 }
             }
             Algorithm::Zero | Algorithm::Weighted => {
@@ -462,12 +504,18 @@ impl NationalIds {
         // Values first (digits are rare in prose), then a context word just before each.
         let mut k = 0;
         let mut ends = StackVec::default();
-        while let Some(start) = next_digit(b, k) {
-            let mut e = start;
+        while let Some(digit) = next_digit(b, k) {
+            // A value may open with capitals (`X1234567L`, `RSSMRA85C14H501Z`): back up over
+            // at most eight of them to the start of the word.
+            let mut start = digit;
+            while start > k && digit - start < 8 && b[start - 1].is_ascii_uppercase() {
+                start -= 1;
+            }
+            let mut e = digit;
             while e < b.len() && b[e].is_ascii_alphanumeric() {
                 e += 1;
             }
-            k = e.max(start + 1);
+            k = e.max(digit + 1);
             if start > 0 && b[start - 1].is_ascii_alphanumeric() {
                 continue;
             }

@@ -68,7 +68,8 @@ pub(crate) fn warm_up() {
 /// Words that, right before a place, make it one (`in Lyon`, `from Porto`).
 const LOCATIVE: &[&str] = &[
     "in", "from", "to", "at", "near", "of", "via", "visit", "visiting", "around", "outside",
-    "across", "toward", "towards", "into", "en", "à", "de", "nach", "aus", "em", "desde",
+    "across", "toward", "towards", "into", "en", "à", "de", "nach", "aus", "em", "desde", "a", "w",
+    "в", "di", "uit", "ở",
 ];
 
 /// Phrases that tie a place to a person (where they live, come from, are reachable): the
@@ -98,6 +99,37 @@ const STRONG: &[&str] = &[
     "im from",
     "originally from",
     "we're from",
+    // German, French, Spanish, Italian, Portuguese, Dutch, Polish, Russian, Indonesian,
+    // Vietnamese.
+    "wohne in",
+    "lebe in",
+    "wohnhaft in",
+    "komme aus",
+    "geboren in",
+    "habite à",
+    "j'habite à",
+    "vis à",
+    "je viens de",
+    "né à",
+    "née à",
+    "vivo en",
+    "resido en",
+    "soy de",
+    "nací en",
+    "vivo a",
+    "abito a",
+    "sono di",
+    "nato a",
+    "nata a",
+    "moro em",
+    "sou de",
+    "nasci em",
+    "woon in",
+    "kom uit",
+    "mieszkam w",
+    "живу в",
+    "tinggal di",
+    "sống ở",
     "address",
     "city",
     "country",
@@ -222,17 +254,33 @@ fn phrases_before(words: &[&str]) -> (bool, bool) {
         // The last `n` words in reading order, lowercase, one space apart.
         let mut len = 0;
         let mut fits = true;
+        let mut lowered = String::new();
         for (k, w) in words[..n].iter().rev().enumerate() {
             let need = w.len() + usize::from(k > 0);
-            if !w.is_ascii() || len + need > buf.len() {
+            if len + need > buf.len() {
                 fits = false;
                 break;
+            }
+            // Accented words (`j'habite à`) are lowered into the buffer one character at a
+            // time; a lowercase form of another length ends the phrase.
+            if !w.is_ascii() {
+                lowered.clear();
+                lowered.extend(w.chars().flat_map(char::to_lowercase));
+                if lowered.len() != w.len() {
+                    fits = false;
+                    break;
+                }
             }
             if k > 0 {
                 buf[len] = b' ';
                 len += 1;
             }
-            buf[len..len + w.len()].copy_from_slice(w.as_bytes());
+            let src = if w.is_ascii() {
+                w.as_bytes()
+            } else {
+                lowered.as_bytes()
+            };
+            buf[len..len + w.len()].copy_from_slice(src);
             len += w.len();
         }
         if !fits {
@@ -277,26 +325,45 @@ static CUES: LazyLock<WordSet> =
 /// text with a house or unit number (`Rua do Arenque 1634, Goiânia`, `Apt. 595\n LAPPEENRANTA`).
 fn after_address(s: &str, i: usize) -> bool {
     let b = s.as_bytes();
-    let mut k = i;
-    while k > 0 && matches!(b[k - 1], b' ' | b'\t') {
-        k -= 1;
+    let back = |mut k: usize| {
+        while k > 0 && matches!(b[k - 1], b' ' | b'\t') {
+            k -= 1;
+        }
+        k
+    };
+    let mut k = back(i);
+    let mut at = i;
+    // A postal code of four or five digits before the place (`Hauptstraße 5, 10115 Berlin`,
+    // `12 rue Victor Hugo\n69002 Lyon`) is itself part of the address: the line before it
+    // then needs only a house number of one digit or more.
+    let mut d = k;
+    while d > 0 && b[d - 1].is_ascii_digit() {
+        d -= 1;
+    }
+    // (Four digits that read as a year, `Volume 3, 2019 Berlin Marathon`, are not one.)
+    let year = k - d == 4 && matches!(&b[d..d + 2], b"19" | b"20");
+    let postal = k < i && (4..=5).contains(&(k - d)) && !year && (d == 0 || b[d - 1] != b'.');
+    if postal {
+        at = d;
+        k = back(d);
     }
     if k == 0 || !matches!(b[k - 1], b',' | b'\n') {
         return false;
     }
-    let mut from = i.saturating_sub(80);
+    let mut from = at.saturating_sub(80);
     while !s.is_char_boundary(from) {
         from += 1;
     }
-    let hay = s[from..i].trim_end_matches([' ', '\t']);
+    let hay = s[from..at].trim_end_matches([' ', '\t']);
     let Some(prev) = hay.strip_suffix(',').or_else(|| hay.strip_suffix('\n')) else {
         return false;
     };
     let line = prev.rsplit(['\n', ',']).next().unwrap_or(prev);
     // A number of two or more digits next to a word: `Arenque 1634`, `82 Apt`, `Suite 501`.
+    let min_digits = if postal { 1 } else { 2 };
     let words: Vec<&str> = line.split_whitespace().collect();
     words.windows(2).any(|w| {
-        let num = |x: &str| x.len() >= 2 && x.bytes().all(|c| c.is_ascii_digit());
+        let num = |x: &str| x.len() >= min_digits && x.bytes().all(|c| c.is_ascii_digit());
         let word = |x: &str| x.chars().next().is_some_and(char::is_alphabetic);
         (num(w[0]) && word(w[1])) || (word(w[0]) && num(w[1]))
     })
