@@ -496,7 +496,10 @@ fn email_spelled_out_with_spaces_in_an_answer_is_found_and_pseudonymized() {
 #[test]
 fn phone_numbers_after_phone_words_of_other_languages() {
     for (text, value) in [
-        ("Meine Telefonnummer ist 030 12345678, ruf mich an.", "030 12345678"),
+        (
+            "Meine Telefonnummer ist 030 12345678, ruf mich an.",
+            "030 12345678",
+        ),
         ("Handy: 0151 23456789", "0151 23456789"),
         ("portable : 06.12.34.56.78", "06.12.34.56.78"),
         ("móvil 612345678", "612345678"),
@@ -517,13 +520,21 @@ fn phone_numbers_after_phone_words_of_other_languages() {
 
 #[test]
 fn birth_dates_passports_and_licences_named_in_other_languages() {
-    assert_finds("geboren am 14.03.1985 in Köln", Entity::DateOfBirth, "14.03.1985");
+    assert_finds(
+        "geboren am 14.03.1985 in Köln",
+        Entity::DateOfBirth,
+        "14.03.1985",
+    );
     assert_finds(
         "fecha de nacimiento: 14/03/1985",
         Entity::DateOfBirth,
         "14/03/1985",
     );
-    assert_finds("Дата рождения: 14.03.1985", Entity::DateOfBirth, "14.03.1985");
+    assert_finds(
+        "Дата рождения: 14.03.1985",
+        Entity::DateOfBirth,
+        "14.03.1985",
+    );
     assert_finds("Reisepassnummer: C01X00T47", Entity::Passport, "C01X00T47");
     assert_finds(
         "número de pasaporte: PAA123456",
@@ -554,4 +565,35 @@ fn where_someone_lives_in_other_languages_and_european_addresses() {
     }
     // A year is no postal code.
     assert_none("Volume 3, 2019 Berlin Marathon", Entity::Location);
+}
+
+#[test]
+fn names_after_introductions_of_other_languages_and_with_particles() {
+    for (text, name) in [
+        ("Nazywam się Piotr Kowalski.", "Piotr Kowalski"),
+        ("Mijn naam is Pieter de Vries.", "Pieter de Vries"),
+        ("Меня зовут Иван Петров.", "Иван Петров"),
+        ("Mi nombre es Xochitl Tlapanco.", "Xochitl Tlapanco"),
+        ("Patient: Ana dos Santos", "Ana dos Santos"),
+        ("Dear Ludwig van Beethoven,", "Ludwig van Beethoven"),
+    ] {
+        assert_finds(text, Entity::Person, name);
+    }
+}
+
+#[test]
+fn a_known_given_name_and_an_unknown_surname_make_a_person() {
+    assert_finds(
+        "I want to add Anthony Kortig as a beneficiary to my account",
+        Entity::Person,
+        "Anthony Kortig",
+    );
+    // Streets, organizations and places that start with a given name do not.
+    for text in [
+        "He lives on the north side of Anthony Kortig 2906.",
+        "Wolfram Research is based in Illinois.",
+        "Russell Investments is a design agency.",
+    ] {
+        assert_none(text, Entity::Person);
+    }
 }

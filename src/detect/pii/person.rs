@@ -212,9 +212,140 @@ const NOT_PERSON_BEFORE: &[&str] = &[
     "of", "in", "at", "on", "to", "from", "near", "visit", "visited",
 ];
 
+/// Where the capitalized word after one to three surname particles starting at `at` begins.
+fn after_particles(s: &str, at: usize) -> Option<usize> {
+    let mut k = at;
+    for _ in 0..3 {
+        let w = s[k..].split(' ').next()?;
+        if !PARTICLES.contains(&w) {
+            return None;
+        }
+        k += w.len() + 1;
+        let next = s.get(k..)?.split(' ').next()?;
+        let next = next.trim_end_matches(|c: char| !c.is_alphabetic());
+        if capitalized(next) {
+            return Some(k);
+        }
+    }
+    None
+}
+
+/// Second words that make a given name part of an organization's or a thing's name
+/// (`Wolfram Research`, `Russell Investments`); checked only when the pair is not two known
+/// names.
+const ORGANIZATION_WORDS: &[&str] = &[
+    "research",
+    "investments",
+    "investment",
+    "partners",
+    "consulting",
+    "associates",
+    "technologies",
+    "technology",
+    "systems",
+    "solutions",
+    "holdings",
+    "ventures",
+    "labs",
+    "media",
+    "studios",
+    "studio",
+    "records",
+    "pictures",
+    "films",
+    "motors",
+    "airlines",
+    "airways",
+    "insurance",
+    "energy",
+    "foods",
+    "health",
+    "foundation",
+    "institute",
+    "academy",
+    "college",
+    "hall",
+    "parks",
+    "points",
+    "suite",
+    "patrol",
+    "band",
+    "orchestra",
+    "choir",
+    "team",
+    "united",
+    "club",
+    "stadium",
+    "arena",
+    "theatre",
+    "theater",
+    "museum",
+    "library",
+    "cathedral",
+    "temple",
+    "tower",
+    "towers",
+    "market",
+    "resort",
+    "beach",
+    "bay",
+    "falls",
+    "mountain",
+    "mountains",
+    "islands",
+    "extensions",
+    "street",
+];
+
+/// Lowercase words inside a name, before the surname.
+const PARTICLES: &[&str] = &[
+    "van", "de", "der", "den", "von", "zu", "da", "di", "del", "della", "dos", "das", "do", "du",
+    "le", "la", "ter", "ten", "bin", "binti", "al", "el", "ibn", "y",
+];
+
 /// Introductions strong enough that the name need not be in the lists (`My name is Rubija`).
 const STRONG_INTRO: &[&str] = &[
-    "name is", "name", "names", "called", "named", "mr", "mrs", "ms", "mx", "dr", "prof", "miss",
+    "name is",
+    "name",
+    "names",
+    "called",
+    "named",
+    "mr",
+    "mrs",
+    "ms",
+    "mx",
+    "dr",
+    "prof",
+    "miss",
+    // "My name is" / "I am called" in German, French, Spanish, Italian, Portuguese, Polish,
+    // Dutch, Swedish, Norwegian, Danish, Turkish, Indonesian, Vietnamese, Russian, Czech,
+    // Romanian, Hungarian, Finnish, Greek (the last one or two words of each).
+    "heiße",
+    "heisse",
+    "name ist",
+    "m'appelle",
+    "llamo",
+    "nombre es",
+    "chiamo",
+    "nome è",
+    "nome é",
+    "chamo",
+    "chamo-me",
+    "nazywam się",
+    "na imię",
+    "naam is",
+    "heet",
+    "heter",
+    "navn er",
+    "adım",
+    "nama saya",
+    "tôi là",
+    "зовут",
+    "jmenuji se",
+    "numesc",
+    "nevem",
+    "nimeni on",
+    "λένε",
 ];
 
 /// Capitalized words that follow greetings and titles without being names.
@@ -417,6 +548,12 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
                 .is_some_and(|c| c.is_ascii_uppercase() || *c >= 0x80)
         {
             k = after + 1;
+        } else if b.get(after) == Some(&b' ')
+            && let Some(next) = after_particles(s, after + 1)
+        {
+            // Surname particles (`Pieter de Vries`, `Maria de la Cruz`) before a capitalized
+            // word.
+            k = next;
         } else {
             break;
         }
@@ -437,7 +574,26 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
         && NAMES
             .last
             .contains(&s[words[words.len() - 1].0..words[words.len() - 1].1]);
-    if !pair_known && !introduced {
+    // A known given name and a capitalized word that could be a surname (`Anthony Kortig`):
+    // a person at a lower score, unless a word of it names a place (`Jordan River`).
+    // Not a street (`Vila Miguel Tavares 1160`), an organization (`Wolfram Research`) or a
+    // two-word place (`El Salvador`).
+    let given_and_surname = !pair_known && words.len() == 2 && {
+        let (w0, w1) = (&s[words[0].0..words[0].1], &s[words[1].0..words[1].1]);
+        let lower1 = w1.to_lowercase();
+        NAMES.first.contains(w0)
+            && w0.chars().count() >= 3
+            && w1.chars().count() >= 3
+            && !ORGANIZATION_WORDS.contains(&lower1.as_str())
+            && !NOT_PERSON_AFTER.contains(&lower1.as_str())
+            && !s[words[1].1..]
+                .trim_start_matches([' ', ','])
+                .starts_with(|c: char| c.is_ascii_digit())
+            && !super::place::is_place_name(w0)
+            && !super::place::is_place_name(w1)
+            && !super::place::is_place_name(&s[words[0].0..words[1].1])
+    };
+    if !pair_known && !introduced && !given_and_surname {
         return None;
     }
     let known = |w: &str| NAMES.first.contains(w) || NAMES.last.contains(w);
@@ -507,6 +663,7 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
         (1, false, _) if title && names.last.contains(word(0)) => 0.8,
         (n, false, true) if n >= 2 && (intro || title) => 0.75,
         (n, true, false) if n >= 2 && intro => 0.7,
+        (2, true, false) if given_and_surname => 0.6,
         _ if strong => 0.7,
         _ => return None,
     };

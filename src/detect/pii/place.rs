@@ -369,6 +369,11 @@ fn after_address(s: &str, i: usize) -> bool {
     })
 }
 
+/// Whether `w` (one word, any case) is the name of a country, region or city of the list.
+pub(crate) fn is_place_name(w: &str) -> bool {
+    PLACES.names.contains_key(w.to_lowercase().as_str())
+}
+
 /// A place starting at byte `i` (a capitalized word start): the span's end and its score.
 pub(crate) fn place_at(s: &str, i: usize) -> Option<(usize, f32)> {
     let places = &*PLACES;
