@@ -597,3 +597,25 @@ fn a_known_given_name_and_an_unknown_surname_make_a_person() {
         assert_none(text, Entity::Person);
     }
 }
+
+#[test]
+fn names_after_chinese_japanese_and_korean_introductions() {
+    for (text, name) in [
+        ("我叫王伟。", "王伟"),
+        ("你好，我的名字是李娜，很高兴认识你", "李娜"),
+        ("私の名前は山田太郎です。", "山田太郎"),
+        ("私の名前は 山田 太郎 です", "山田 太郎"),
+        ("제 이름은 김민수입니다.", "김민수"),
+        ("내 이름은 박지영이야", "박지영"),
+    ] {
+        assert_finds(text, Entity::Person, name);
+    }
+    // A run too long to be a name, or no introduction, is not one.
+    for text in [
+        "我叫王伟今年三十岁在北京工作",
+        "我是学生",
+        "제 이름은 비밀입니다만 알려드릴게요",
+    ] {
+        assert_none(text, Entity::Person);
+    }
+}

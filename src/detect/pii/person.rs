@@ -5,6 +5,7 @@
 //! code punctuation never count.
 
 use std::collections::HashSet;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use super::stack::StackVec;
@@ -668,4 +669,93 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
         _ => return None,
     };
     Some((end, score))
+}
+
+/// Introductions in Chinese, Japanese and Korean, which write no space before the name.
+const CJK_INTROS: &[&str] = &[
+    "我叫",
+    "我的名字是",
+    "我的名字叫",
+    "本人叫",
+    "私の名前は",
+    "僕の名前は",
+    "わたしの名前は",
+    "제 이름은",
+    "내 이름은",
+    "저의 이름은",
+];
+
+/// Korean endings glued to a name (`김민수입니다`: "I am Kim Min-su").
+const KO_ENDINGS: &[&str] = &[
+    "입니다",
+    "이에요",
+    "이예요",
+    "예요",
+    "이야",
+    "이고",
+    "이라고",
+    "라고",
+    "이요",
+    "요",
+    "야",
+];
+
+fn han(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
+}
+
+fn katakana(c: char) -> bool {
+    matches!(c, '\u{30A0}'..='\u{30FF}')
+}
+
+fn hangul(c: char) -> bool {
+    matches!(c, '\u{AC00}'..='\u{D7A3}')
+}
+
+/// A name introduced at byte `i` by a Chinese, Japanese or Korean phrase (`我叫王伟`,
+/// `私の名前は山田太郎です`, `제 이름은 김민수입니다`): the name's byte range. Chinese names
+/// are two to four Han characters ending the run; Japanese ones up to eight Han or katakana
+/// characters (a space between family and given name allowed); Korean ones two to four
+/// syllables before an ending.
+pub(crate) fn cjk_intro(s: &str, i: usize) -> Option<Range<usize>> {
+    let rest = &s[i..];
+    let intro = CJK_INTROS.iter().find(|p| rest.starts_with(*p))?;
+    let mut at = i + intro.len();
+    at += s[at..].len() - s[at..].trim_start_matches([' ', ':', '：', '　']).len();
+    let run_end = |ok: &dyn Fn(char) -> bool, spaces: bool| {
+        let mut end = at;
+        let mut chars = 0;
+        for (o, c) in s[at..].char_indices() {
+            if ok(c) || (spaces && chars > 0 && matches!(c, ' ' | '　')) {
+                chars += 1;
+                end = at + o + c.len_utf8();
+            } else {
+                break;
+            }
+        }
+        (end, chars)
+    };
+    let first = s[at..].chars().next()?;
+    if hangul(first) {
+        let (end, _) = run_end(&hangul, false);
+        let word = &s[at..end];
+        let name = KO_ENDINGS
+            .iter()
+            .find_map(|e| word.strip_suffix(e))
+            .unwrap_or(word);
+        let n = name.chars().count();
+        return (2..=4).contains(&n).then(|| at..at + name.len());
+    }
+    if intro.contains('の') {
+        let (end, n) = run_end(&|c| han(c) || katakana(c), true);
+        let end = at + s[at..end].trim_end_matches([' ', '　']).len();
+        return (2..=9).contains(&n).then_some(at..end);
+    }
+    let (end, n) = run_end(&han, false);
+    (2..=4).contains(&n).then_some(at..end)
+}
+
+/// Whether `b` starts with one of [`CJK_INTROS`].
+pub(crate) fn starts_cjk_intro(b: &[u8]) -> bool {
+    CJK_INTROS.iter().any(|p| b.starts_with(p.as_bytes()))
 }

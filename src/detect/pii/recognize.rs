@@ -247,6 +247,17 @@ impl Scan<'_> {
                     self.at_word(s, i - 3, out)
                 }
                 b'A'..=b'Z' if word_start(b, i) => self.at_word(s, i, out),
+                // A name after a Chinese, Japanese or Korean introduction (`我叫王伟`).
+                0xE3..=0xED if self.on(Entity::Person) && person::starts_cjk_intro(&b[i..]) => {
+                    match person::cjk_intro(s, i) {
+                        Some(r) => {
+                            let end = r.end;
+                            self.push(out, Entity::Person, r, 0.85);
+                            end
+                        }
+                        None => i + 3,
+                    }
+                }
                 0xC0..
                     if (self.on(Entity::Person) || self.on(Entity::Location))
                         && (i == 0
