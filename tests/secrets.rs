@@ -1916,3 +1916,42 @@ fn laravel_app_key_with_its_base64_prefix_is_found() {
         "q8Xz2Lm4Vn7Rt1Kp9Wc3q8Xz2Lm4Vn7Rt1Kp9Wc3ab=",
     );
 }
+
+#[test]
+fn passwords_in_curl_and_wget_flags_and_group_policy_files_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "curl -k --proxy-user admin:Hx7Lp2Wm9dQ4 --proxy https://proxy:8080 https://example.com",
+            "Hx7Lp2Wm9dQ4",
+        ),
+        (
+            "curl --tlspassword Hx7Lp2Wm9dQ4 https://example.com",
+            "Hx7Lp2Wm9dQ4",
+        ),
+        (
+            "curl --proxy-tlspassword Hx7Lp2Wm9dQ4 https://example.com",
+            "Hx7Lp2Wm9dQ4",
+        ),
+        (
+            "wget --ftp-password=Hx7Lp2Wm9dQ4 ftp://example.com",
+            "Hx7Lp2Wm9dQ4",
+        ),
+        // Group Policy Preferences: AES under a key Microsoft published.
+        (
+            "<Properties action=\"C\" cpassword=\"j1Uyj3Vx8TY9LtLZil2uAuZkFQA/4latT76ZwgdHdhw\" userName=\"Administrator\"/>",
+            "j1Uyj3Vx8TY9LtLZil2uAuZkFQA/4latT76ZwgdHdhw",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // An empty flag does not take the next argument as its value.
+    for text in [
+        "wget --user=admin --password= https://localhost",
+        "curl --tlspassword https://localhost",
+        "wget --user=admin --ask-password https://localhost",
+        "<Properties action=\"C\" cpassword=\"\" userName=\"User\"/>",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
