@@ -1955,3 +1955,28 @@ fn passwords_in_curl_and_wget_flags_and_group_policy_files_are_found() {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn the_last_word_of_a_name_says_what_its_value_is() {
+    let g = guard("");
+    // `resetUrlPassword` is a password, `passwordResetUrl` a URL.
+    assert_secret_span(&g, "resetUrlPassword: \"Hx7Lp2Wm9dQ4\"", "Hx7Lp2Wm9dQ4");
+    assert_secret_span(
+        &g,
+        "fileSecret = \"q8Xz2Lm4Vn7Rt1Kp9Wc3\"",
+        "q8Xz2Lm4Vn7Rt1Kp9Wc3",
+    );
+    // A question mark inside a quoted key.
+    assert_secret_span(
+        &g,
+        "secretKey: 'lmaoisdizareel0ne?k3yZ9'",
+        "lmaoisdizareel0ne?k3yZ9",
+    );
+    for text in [
+        "passwordResetUrl: \"q8Xz2Lm4Vn7Rt1Kp9Wc3\"",
+        "tokenLength = \"q8Xz2Lm4Vn7Rt1Kp9Wc3\"",
+        "publicSecretKey = \"q8Xz2Lm4Vn7Rt1Kp9Wc3\"",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}

@@ -553,7 +553,36 @@ struct Generic {
     entropy: f32,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str)|[ \t]{0,3}:[ \t]{0,3}(?-i:&'static str|&str|String|string|str)|[ \t]{1,3}as[ \t]{1,3}(?-i:String|string)|[ \t]{0,3}\{[ \t]{0,3}get;[ \t]{0,3}(?:(?:private|protected|internal)[ \t]{1,3})?(?:set|init);[ \t]{0,3}\})?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|<<-|<-|=|:|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|(?:[ \t]{1,3}[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[\x20\x21\x23-\x3B\x3D\x3F-\x7E]{0,60}"|'[\x20-\x26\x28-\x3B\x3D\x3F-\x7E]{0,60}')){1,3}[ \t]{0,3}>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}(?:base64:)?([A-Za-z0-9+/=_.~!@#$%^&*-]{12,200})|\bauthorization["']?(?:[ \t]{0,3}[:=]|[ \t]{1,3}["'])[ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str)|[ \t]{0,3}:[ \t]{0,3}(?-i:&'static str|&str|String|string|str)|[ \t]{1,3}as[ \t]{1,3}(?-i:String|string)|[ \t]{0,3}\{[ \t]{0,3}get;[ \t]{0,3}(?:(?:private|protected|internal)[ \t]{1,3})?(?:set|init);[ \t]{0,3}\})?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|<<-|<-|=|:|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|(?:[ \t]{1,3}[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[\x20\x21\x23-\x3B\x3D\x3F-\x7E]{0,60}"|'[\x20-\x26\x28-\x3B\x3D\x3F-\x7E]{0,60}')){1,3}[ \t]{0,3}>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}(?:base64:)?([A-Za-z0-9+/=_.~!@#$%^&*?-]{12,200})|\bauthorization["']?(?:[ \t]{0,3}[:=]|[ \t]{1,3}["'])[ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
+
+/// The words that head a secret's name (see [`generic_name_stop`]).
+const HEAD_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "credential",
+];
+
+/// Stop words that disqualify a name wherever they stand in it.
+const QUALIFIER_STOPS: &[&str] = &[
+    "public",
+    "csrf",
+    "authenticity",
+    "xsrf",
+    "nonmatching",
+    "fake",
+    "dummy",
+    "mock",
+    "example",
+    "sample",
+    "invalid",
+    "placeholder",
+];
 
 /// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
 /// fake values.
@@ -665,11 +694,15 @@ const PROVIDER_PREFIXES: &[&str] = &[
 /// Whether `word` (lowercase) is a word of the assignment name `name` (`lower` is its
 /// lowercase): between separators or case changes (`token_length`, `secretName`), or ending the
 /// name (`tokenlength`), or, for a stem (`expir`, `_len`), starting a word (`expiresAt`); not
-/// inside another word (`uri` in `security`, `hash` in `hashicorp_token`).
-fn name_has_word(name: &str, lower: &str, word: &str) -> bool {
+/// inside another word (`uri` in `security`, `hash` in `hashicorp_token`); counting only an
+/// occurrence that starts at byte `from` or later.
+fn name_has_word_from(name: &str, lower: &str, word: &str, from: usize) -> bool {
     let b = name.as_bytes();
     let stem = matches!(word, "expir" | "_len");
     lower.match_indices(word).any(|(at, _)| {
+        if at < from {
+            return false;
+        }
         let end = at + word.len();
         let before = at == 0
             || !b[at - 1].is_ascii_alphabetic()
@@ -683,10 +716,19 @@ fn name_has_word(name: &str, lower: &str, word: &str) -> bool {
 /// Whether an assignment's name rules its value out as a generic secret.
 fn generic_name_stop(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    if GENERIC_NAME_STOPS
+    // A word that says what the value is counts where the name's last secret word does not
+    // follow it: English puts the head last (`passwordResetUrl` is a URL, `resetUrlPassword`
+    // a password, `tokenLength` a length). Qualifiers (`public`, `fake`, `csrf`) count
+    // anywhere.
+    let head = HEAD_WORDS
         .iter()
-        .any(|w| name_has_word(name, &lower, w))
-    {
+        .filter_map(|w| lower.rfind(w))
+        .max()
+        .unwrap_or(0);
+    if GENERIC_NAME_STOPS.iter().any(|w| {
+        let from = if QUALIFIER_STOPS.contains(w) { 0 } else { head };
+        name_has_word_from(name, &lower, w, from)
+    }) {
         return true;
     }
     // Named only by a bare `key`: it must end the name (`api_key`, `licenseKey`) and not be a
