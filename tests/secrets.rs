@@ -1980,3 +1980,31 @@ fn the_last_word_of_a_name_says_what_its_value_is() {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
 }
+
+#[test]
+fn passwords_that_contain_the_word_password_and_glued_pass_names_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "PASSWORD: HardcodedAdminPassword01",
+            "HardcodedAdminPassword01",
+        ),
+        ("password = \"MyPassword2024\"", "MyPassword2024"),
+        (
+            "jdbc:mysql://db/app?user=admin&userpass=Hx7Lp2Wm9d",
+            "Hx7Lp2Wm9d",
+        ),
+        ("DBPASS=Hx7Lp2Wm9dQ", "Hx7Lp2Wm9dQ"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // Field and variable names, and longer words ending in `pass`.
+    for text in [
+        "password: adminPassword",
+        "password = userPassword2",
+        "bypass=Hx7Lp2Wm9dQ",
+        "compass = \"Hx7Lp2Wm9dQ\"",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}

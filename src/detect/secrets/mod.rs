@@ -896,8 +896,15 @@ fn names_password_field(v: &str) -> bool {
     let Some(at) = lower.find("password").or_else(|| lower.find("passwd")) else {
         return false;
     };
+    // A symbol, or digits in a capitalized value, after the word make a person's password of
+    // it (`AdminPassword01`, `myPassword!`), not a field's or variable's name
+    // (`adminPassword`, `userPassword2`).
+    let tail = &v[at + 6..];
+    let chosen = tail.bytes().any(|c| b"!@$%^&*+=?~".contains(&c))
+        || (v.starts_with(|c: char| c.is_ascii_uppercase())
+            && tail.bytes().any(|c| c.is_ascii_digit()));
     v.contains(['_', '-', '.', '/', ':', '#', ' '])
-        || (at > 0 && v.as_bytes()[at].is_ascii_uppercase())
+        || (at > 0 && v.as_bytes()[at].is_ascii_uppercase() && !chosen)
 }
 
 /// The (at most) `n` bytes of `s` before `end`, from a character boundary, lowercased.
@@ -1537,9 +1544,16 @@ impl Secrets {
                     .rfind("pass")
                     .or_else(|| lower.rfind("pw"))
                     .unwrap_or(0);
+                // A word glued before it that names an account (`userpass`, `DBPASS`,
+                // `smtppass`) makes a compound, not a longer word (`bypass`, `compass`).
+                let glued = lower[..at]
+                    .rsplit(|c: char| !c.is_ascii_alphabetic())
+                    .next()
+                    .is_some_and(|w| SECRET_COMPOUNDS.contains(&w));
                 let starts_word = at == 0
                     || !b[at - 1].is_ascii_alphabetic()
-                    || (b[at - 1].is_ascii_lowercase() && b[at] == b'P');
+                    || (b[at - 1].is_ascii_lowercase() && b[at] == b'P')
+                    || glued;
                 // `pass: hunter22` right under a `user:` line (an e-mail, a note) is a login.
                 let login_above = || {
                     let above = lowercase_before(s, name.start, 120);
@@ -1908,10 +1922,12 @@ fn mid_word(s: &str, name: Range<usize>) -> bool {
 }
 
 /// Words that form one lowercase compound with a secret word and keep its meaning
-/// (`jwtsecret`, `clientsecret`, `apitoken`, `rootpassword`).
+/// (`jwtsecret`, `clientsecret`, `apitoken`, `rootpassword`, `userpass`).
 const SECRET_COMPOUNDS: &[&str] = &[
     "jwt", "api", "app", "client", "db", "auth", "session", "bot", "access", "admin", "root",
-    "master", "refresh", "bearer", "oauth", "webhook", "signing", "shared", "consumer",
+    "master", "refresh", "bearer", "oauth", "webhook", "signing", "shared", "consumer", "user",
+    "mysql", "pg", "postgres", "smtp", "mail", "ftp", "ssh", "key", "store", "redis", "proxy",
+    "http", "sql", "vnc", "ldap", "bind", "wifi", "sudo", "login", "account", "jdbc", "mongo",
 ];
 
 /// Whether the keyword that starts the match at `start` (after one boundary character) ends
