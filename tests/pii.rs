@@ -619,3 +619,32 @@ fn names_after_chinese_japanese_and_korean_introductions() {
         assert_none(text, Entity::Person);
     }
 }
+
+#[test]
+fn names_in_fields_headers_and_shipping_labels() {
+    for (text, name) in [
+        (
+            "{\"first_name\": \"Maria\", \"last_name\": \"Garcia\"}",
+            "Maria",
+        ),
+        (
+            "{\"first_name\": \"Maria\", \"last_name\": \"Garcia\"}",
+            "Garcia",
+        ),
+        ("<lastName>Kortig</lastName>", "Kortig"),
+        ("customer_name=Anthony Kortig&zip=10115", "Anthony Kortig"),
+        ("From: Anthony Kortig <ak@example.com>", "Anthony Kortig"),
+        ("Ship to: Anthony Kortig, 12 Main St", "Anthony Kortig"),
+    ] {
+        assert_finds(text, Entity::Person, name);
+    }
+    // Other fields, and places after `to`, are not names.
+    for text in [
+        "hostname: Apollo",
+        "{\"username\": \"Admin\"}",
+        "fname = \"Report\"",
+        "I flew to Paris",
+    ] {
+        assert_none(text, Entity::Person);
+    }
+}

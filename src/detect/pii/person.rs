@@ -58,6 +58,17 @@ const INTRO: &[&str] = &[
     "best",
     "signed",
     "attn",
+    "ship to",
+    "bill to",
+    "deliver to",
+    "recipient",
+    "sender",
+    "addressee",
+    "beneficiary",
+    "payee",
+    "cardholder",
+    "account holder",
+    "name on card",
     "contact",
     "patient",
     "customer",
@@ -212,6 +223,63 @@ const STREET_BEFORE: &[&str] = &[
 const NOT_PERSON_BEFORE: &[&str] = &[
     "of", "in", "at", "on", "to", "from", "near", "visit", "visited",
 ];
+
+/// Field names (lowercase, `_` and `-` removed) whose value is a person's name.
+const NAME_FIELDS: &[&str] = &[
+    "firstname",
+    "lastname",
+    "fullname",
+    "givenname",
+    "familyname",
+    "surname",
+    "middlename",
+    "maidenname",
+    "customername",
+    "patientname",
+    "contactname",
+    "holdername",
+    "cardholdername",
+    "cardholder",
+    "accountholder",
+    "employeename",
+    "studentname",
+    "clientname",
+    "personname",
+    "recipientname",
+    "sendername",
+    "beneficiaryname",
+    "nameoncard",
+    "lname",
+];
+
+/// Whether the text right before byte `i` is a field holding a person's name and its
+/// separator: `"first_name": "`, `lastName=`, `<surname>`, `customer_name: `.
+fn name_field_before(b: &[u8], i: usize) -> bool {
+    let mut k = i;
+    let floor = i.saturating_sub(6);
+    while k > floor && matches!(b[k - 1], b'"' | b'\'' | b' ' | b':' | b'=' | b'>' | b'\t') {
+        k -= 1;
+    }
+    if k == i || k == 0 {
+        return false;
+    }
+    let end = k;
+    while k > 0
+        && end - k < 32
+        && (b[k - 1].is_ascii_alphabetic() || matches!(b[k - 1], b'_' | b'-'))
+    {
+        k -= 1;
+    }
+    let mut key = [0u8; 32];
+    let mut n = 0;
+    for &c in &b[k..end] {
+        if c != b'_' && c != b'-' && n < key.len() {
+            key[n] = c.to_ascii_lowercase();
+            n += 1;
+        }
+    }
+    std::str::from_utf8(&key[..n]).is_ok_and(|f| NAME_FIELDS.contains(&f))
+}
 
 /// Where the capitalized word after one to three surname particles starting at `at` begins.
 fn after_particles(s: &str, at: usize) -> Option<usize> {
@@ -498,8 +566,11 @@ static INTRO_ENDS: LazyLock<WordSet> = LazyLock::new(|| {
 /// A person name starting at byte `i` (a word start): the span's end and its score.
 pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     let b = s.as_bytes();
-    // Glued to code punctuation: an identifier, a path, a call.
-    if i > 0 && b"._/\\=(<[{@#$`*".contains(&b[i - 1]) {
+    // Glued to code punctuation: an identifier, a path, a call (but `customer_name=Ana …`).
+    if i > 0
+        && b"._/\\=(<[{@#$`*".contains(&b[i - 1])
+        && !(b[i - 1] == b'=' && name_field_before(b, i))
+    {
         return None;
     }
     // A lone word (the next one is not capitalized) is a name only after an introduction:
@@ -515,7 +586,10 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
             .is_some_and(|c| c.is_ascii_uppercase() || *c >= 0x80),
         Some(c) => *c < 0x80,
     };
-    if lone && !ends_an_introduction(s, i) {
+    // A value under a field that holds a person's name (`"first_name": "Maria"`,
+    // `customer_name=…`, `<lastName>…`): the field is the introduction.
+    let field = name_field_before(b, i);
+    if lone && !field && !ends_an_introduction(s, i) {
         return None;
     }
     let mut words: StackVec<(usize, usize), 4> = StackVec::default();
@@ -569,7 +643,13 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     // a title, and each of those ends with the word right before the run; then a word of the
     // run must be a known name, or a strong introduction come right before it. Most
     // capitalized words (sentence starts, places, brands) stop here, unallocated.
-    let introduced = ends_an_introduction(s, i);
+    // A name before an address in angle brackets (`From: Anthony Kortig <ak@example.com>`).
+    let mail_after = s[end..].strip_prefix(" <").is_some_and(|r| {
+        r.find('>')
+            .is_some_and(|k| k <= 254 && r[..k].contains('@') && !r[..k].contains(' '))
+    });
+    let field = field || mail_after;
+    let introduced = field || ends_an_introduction(s, i);
     let pair_known = words.len() >= 2
         && NAMES.first.contains(&s[words[0].0..words[0].1])
         && NAMES
@@ -598,7 +678,11 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
         return None;
     }
     let known = |w: &str| NAMES.first.contains(w) || NAMES.last.contains(w);
-    if !pair_known && !words.iter().any(|&(a, z)| known(&s[a..z])) && !strong_intro_before(s, i) {
+    if !pair_known
+        && !field
+        && !words.iter().any(|&(a, z)| known(&s[a..z]))
+        && !strong_intro_before(s, i)
+    {
         return None;
     }
     // A street, place or company name: `Marina Fort Street`, `Miller Ltd`.
@@ -620,13 +704,6 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     let last_known = words.len() >= 2 && names.last.contains(word(words.len() - 1));
     let before = words_before(s, i, 3);
     let pair = pair_known;
-    if let Some(w) = before.first()
-        && (w.bytes().all(|c| c.is_ascii_digit())
-            || STREET_BEFORE.contains(&w.as_str())
-            || (!pair && NOT_PERSON_BEFORE.contains(&w.as_str())))
-    {
-        return None;
-    }
     let two = |a: usize, b: usize| {
         format!(
             "{} {}",
@@ -644,10 +721,19 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
             )
             .trim(),
         );
+    // (`Ship to: Anthony Kortig`: an introduction ending in `to` is not a place's `to`.)
+    if let Some(w) = before.first()
+        && (w.bytes().all(|c| c.is_ascii_digit())
+            || STREET_BEFORE.contains(&w.as_str())
+            || (!pair && !field && !intro && NOT_PERSON_BEFORE.contains(&w.as_str())))
+    {
+        return None;
+    }
     let title = before.first().is_some_and(|w| TITLES.contains(&w.as_str()));
-    let strong = before
-        .first()
-        .is_some_and(|w| STRONG_INTRO.contains(&w.as_str()))
+    let strong = field
+        || before
+            .first()
+            .is_some_and(|w| STRONG_INTRO.contains(&w.as_str()))
         || STRONG_INTRO.contains(&two(0, 1).trim());
     if NOT_NAMES.contains(&word(0)) {
         return None;
