@@ -568,7 +568,7 @@ const HEAD_WORDS: &[&str] = &[
     "credential",
 ];
 
-/// Stop words that disqualify a name wherever they stand in it.
+/// Name parts that disqualify a name wherever they stand in it: public or fake values.
 const QUALIFIER_STOPS: &[&str] = &[
     "public",
     "csrf",
@@ -584,21 +584,9 @@ const QUALIFIER_STOPS: &[&str] = &[
     "placeholder",
 ];
 
-/// Name parts that make an assignment not a secret: identifiers, lengths, locations, public or
-/// fake values.
+/// Name parts that make an assignment not a secret when they head the name: identifiers,
+/// lengths, locations, formats (public or fake values: [`QUALIFIER_STOPS`]).
 const GENERIC_NAME_STOPS: &[&str] = &[
-    "public",
-    "csrf",
-    "authenticity",
-    "xsrf",
-    "nonmatching",
-    "fake",
-    "dummy",
-    "mock",
-    "example",
-    "sample",
-    "invalid",
-    "placeholder",
     "length",
     "_len",
     "count",
@@ -725,10 +713,13 @@ fn generic_name_stop(name: &str) -> bool {
         .filter_map(|w| lower.rfind(w))
         .max()
         .unwrap_or(0);
-    if GENERIC_NAME_STOPS.iter().any(|w| {
-        let from = if QUALIFIER_STOPS.contains(w) { 0 } else { head };
-        name_has_word_from(name, &lower, w, from)
-    }) {
+    if QUALIFIER_STOPS
+        .iter()
+        .any(|w| name_has_word_from(name, &lower, w, 0))
+        || GENERIC_NAME_STOPS
+            .iter()
+            .any(|w| name_has_word_from(name, &lower, w, head))
+    {
         return true;
     }
     // Named only by a bare `key`: it must end the name (`api_key`, `licenseKey`) and not be a
