@@ -648,3 +648,27 @@ fn names_in_fields_headers_and_shipping_labels() {
         assert_none(text, Entity::Person);
     }
 }
+
+#[test]
+fn birth_dates_with_month_names_of_other_languages_and_glued_labels() {
+    for (text, date) in [
+        ("geboren am 14. März 1985 in Köln", "14. März 1985"),
+        (
+            "fecha de nacimiento: 14 de marzo de 1985",
+            "14 de marzo de 1985",
+        ),
+        ("née le 14 mars 1985", "14 mars 1985"),
+        ("data di nascita: 14 marzo 1985", "14 marzo 1985"),
+        ("дата рождения: 14 марта 1985 г.", "14 марта 1985"),
+        ("生年月日：1985年3月14日", "1985年3月14日"),
+        ("생년월일: 1985년 3월 14일", "1985년 3월 14일"),
+        // A label glued to the value by a colon.
+        ("DOB:1985-03-14", "1985-03-14"),
+    ] {
+        assert_finds(text, Entity::DateOfBirth, date);
+    }
+    assert_finds("Phone:4155552671", Entity::Phone, "4155552671");
+    for text in ["Rechnung vom 14. März 1985", "2024年3月14日に会議"] {
+        assert_none(text, Entity::DateOfBirth);
+    }
+}

@@ -558,22 +558,25 @@ impl Scan<'_> {
         while z > i && b[z - 1] == b'.' {
             z -= 1;
         }
+        // Not an address: go on right after the colon, where a number may start
+        // (`DOB:1985-03-14`, `Phone:4155552671`).
         if a > 0 && (is_alnum(b[a - 1]) || b[a - 1] == b'_') || !word_end(b, z) {
-            return z.max(i + 1);
+            return i + 1;
         }
         let cand = &s[a..z];
-        if cand.matches(':').count() >= 2
-            && cand.parse::<std::net::Ipv6Addr>().is_ok()
-            && out.last().is_none_or(|c| c.range.end <= a)
+        if cand.matches(':').count() < 2
+            || cand.parse::<std::net::Ipv6Addr>().is_err()
+            || out.last().is_some_and(|c| c.range.end > a)
         {
-            // Not a time or a MAC address (caught before): an address with letters or `::`.
-            let score = if self.ctx(s, a, Entity::IpAddress) {
-                0.95
-            } else {
-                0.8
-            };
-            self.push(out, Entity::IpAddress, a..z, score);
+            return i + 1;
         }
+        // Not a time or a MAC address (caught before): an address with letters or `::`.
+        let score = if self.ctx(s, a, Entity::IpAddress) {
+            0.95
+        } else {
+            0.8
+        };
+        self.push(out, Entity::IpAddress, a..z, score);
         z.max(i + 1)
     }
 
@@ -694,6 +697,14 @@ impl Scan<'_> {
         // Dates of birth written with a month name (`14 March 1985`, `march 14, 1985`) and
         // driver's-licence numbers starting with a digit, after the words that name them.
         if b[i].is_ascii_digit() && self.on(Entity::DateOfBirth) {
+            // Month names of other languages and CJK dates (`14. März 1985`,
+            // `14 de marzo de 1985`, `1985年3月14日`).
+            if let Some(end) = foreign_date(s, i)
+                && self.ctx(s, i, Entity::DateOfBirth)
+            {
+                self.push(out, Entity::DateOfBirth, i..end, 0.85);
+                return end;
+            }
             // Cheap shape first (a month word right after or right before), then context.
             let mut k = i;
             while k > 0 && b[k - 1] == b' ' {
@@ -1153,6 +1164,197 @@ fn is_month(w: &[u8]) -> bool {
         && MONTHS
             .iter()
             .any(|m| m.len() >= w.len() && m.as_bytes()[..w.len()].eq_ignore_ascii_case(w))
+}
+
+/// Month names of other languages, lowercase (Polish and Russian in the genitive a date uses).
+const FOREIGN_MONTHS: &[&str] = &[
+    // Spanish, Portuguese, Italian, French
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "setiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+    "janeiro",
+    "fevereiro",
+    "março",
+    "marco",
+    "maio",
+    "junho",
+    "julho",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+    "gennaio",
+    "febbraio",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "settembre",
+    "ottobre",
+    "dicembre",
+    "janvier",
+    "février",
+    "fevrier",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "aout",
+    "octobre",
+    "décembre",
+    "decembre",
+    // German, Dutch, Swedish
+    "januar",
+    "jänner",
+    "februar",
+    "märz",
+    "maerz",
+    "april",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "dezember",
+    "januari",
+    "februari",
+    "maart",
+    "mei",
+    "augustus",
+    "december",
+    "maj",
+    "augusti",
+    // Polish, Russian, Turkish
+    "stycznia",
+    "lutego",
+    "marca",
+    "kwietnia",
+    "maja",
+    "czerwca",
+    "lipca",
+    "sierpnia",
+    "września",
+    "października",
+    "listopada",
+    "grudnia",
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+    "ocak",
+    "şubat",
+    "mart",
+    "nisan",
+    "mayıs",
+    "haziran",
+    "temmuz",
+    "ağustos",
+    "eylül",
+    "ekim",
+    "kasım",
+    "aralık",
+];
+
+/// A date written with a month name of another language (`14. März 1985`, `14 de marzo de
+/// 1985`, `14 марта 1985`) or the Chinese, Japanese and Korean way (`1985年3月14日`,
+/// `1985년 3월 14일`) starting at the digit at `i`: its end.
+fn foreign_date(s: &str, i: usize) -> Option<usize> {
+    let b = s.as_bytes();
+    let digits = |k: usize| b[k..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let number = |k: usize, n: usize| {
+        b[k..k + n]
+            .iter()
+            .fold(0u32, |v, c| v * 10 + u32::from(c - b'0'))
+    };
+    let n = digits(i);
+    // YYYY年M月D日 / YYYY년 M월 D일.
+    if n == 4 && (1900..=2100).contains(&number(i, 4)) {
+        let mut k = i + 4;
+        let units: [(&str, &str); 3] = [("年", "년"), ("月", "월"), ("日", "일")];
+        for (u, (cjk, ko)) in units.iter().enumerate() {
+            if u > 0 {
+                while b.get(k) == Some(&b' ') {
+                    k += 1;
+                }
+                let m = digits(k);
+                let limit = if u == 1 { 12 } else { 31 };
+                if !(1..=2).contains(&m) || !(1..=limit).contains(&number(k, m)) {
+                    return None;
+                }
+                k += m;
+            }
+            let rest = &s[k..];
+            k += if rest.starts_with(cjk) {
+                cjk.len()
+            } else if rest.starts_with(ko) {
+                ko.len()
+            } else {
+                return None;
+            };
+        }
+        return Some(k);
+    }
+    // D[.] [de] Month [,] [de|del] YYYY.
+    if !(1..=2).contains(&n) || !(1..=31).contains(&number(i, n)) {
+        return None;
+    }
+    let mut k = i + n;
+    if b.get(k) == Some(&b'.') {
+        k += 1;
+    }
+    let skip = |k: &mut usize, words: &[&str]| {
+        let start = *k;
+        while b.get(*k) == Some(&b' ') {
+            *k += 1;
+        }
+        for w in words {
+            if s[*k..].starts_with(w) && b.get(*k + w.len()) == Some(&b' ') {
+                *k += w.len() + 1;
+                break;
+            }
+        }
+        *k > start
+    };
+    if !skip(&mut k, &["de", "di"]) {
+        return None;
+    }
+    let word_end = s[k..]
+        .char_indices()
+        .find(|(_, c)| !c.is_alphabetic())
+        .map_or(s.len(), |(o, _)| k + o);
+    let month = s[k..word_end].to_lowercase();
+    if !FOREIGN_MONTHS.contains(&month.as_str()) {
+        return None;
+    }
+    k = word_end;
+    if b.get(k) == Some(&b',') {
+        k += 1;
+    }
+    if !skip(&mut k, &["del", "de"]) {
+        return None;
+    }
+    (digits(k) == 4 && (1900..=2100).contains(&number(k, 4))).then_some(k + 4)
 }
 
 /// Whether `b[i..]` starts like `D Month`: one or two digits, letters up to a space or comma,
