@@ -672,3 +672,25 @@ fn birth_dates_with_month_names_of_other_languages_and_glued_labels() {
         assert_none(text, Entity::DateOfBirth);
     }
 }
+
+#[test]
+fn names_in_table_columns_named_for_a_person() {
+    let csv =
+        "first_name,last_name,email\nMaria,Kortig,m@example.com\nJuan,Abakumova,j@example.com";
+    for name in ["Maria", "Kortig", "Juan", "Abakumova"] {
+        assert_finds(csv, Entity::Person, name);
+    }
+    assert_finds(
+        "id\tfirst_name\tcity\n1\tMaria\tLyon",
+        Entity::Person,
+        "Maria",
+    );
+    assert_finds(
+        "| First Name | Last Name |\n|---|---|\n| Maria | Kortig |",
+        Entity::Person,
+        "Kortig",
+    );
+    // Other columns are not names.
+    assert_none("name,price\nWidget,9.99", Entity::Person);
+    assert_none("product,owner_team\nApollo,Platform", Entity::Person);
+}

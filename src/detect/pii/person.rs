@@ -281,6 +281,73 @@ fn name_field_before(b: &[u8], i: usize) -> bool {
     std::str::from_utf8(&key[..n]).is_ok_and(|f| NAME_FIELDS.contains(&f))
 }
 
+/// Whether the word at `i` starts a cell of a delimited table (CSV, TSV, `;` or `|`) whose header,
+/// the first line of the block of lines above that hold the same separator (64 at most),
+/// names the column for a person (`first_name,last_name,email` above `Maria,Garcia,…`).
+fn table_name_column(s: &str, i: usize) -> bool {
+    let b = s.as_bytes();
+    // The line break before `b[at]`, within 4 KiB: longer lines are no table rows.
+    let newline_before = |at: usize| {
+        let from = at.saturating_sub(4096);
+        b[from..at]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map(|p| from + p)
+    };
+    let Some(nl) = newline_before(i) else {
+        return false;
+    };
+    let line_start = nl + 1;
+    let mut k = i;
+    while k > line_start && b[k - 1] == b' ' {
+        k -= 1;
+    }
+    let is_sep = |c: u8| matches!(c, b',' | b'\t' | b';' | b'|');
+    let sep = if k == line_start {
+        match b[i..]
+            .iter()
+            .take_while(|&&c| c != b'\n')
+            .find(|&&c| is_sep(c))
+        {
+            Some(&c) => c,
+            None => return false,
+        }
+    } else if is_sep(b[k - 1]) {
+        b[k - 1]
+    } else {
+        return false;
+    };
+    let column = b[line_start..k].iter().filter(|&&c| c == sep).count();
+    // Walk up the block to its first line.
+    let mut end = nl;
+    let mut header = None;
+    for _ in 0..64 {
+        let start = match newline_before(end) {
+            Some(p) => p + 1,
+            None if end <= 4096 => 0,
+            None => break,
+        };
+        let line = &s[start..end];
+        if !line.as_bytes().contains(&sep) {
+            break;
+        }
+        header = Some(line);
+        if start == 0 {
+            break;
+        }
+        end = start - 1;
+    }
+    let Some(cell) = header.and_then(|h| h.split(sep as char).nth(column)) else {
+        return false;
+    };
+    let key: String = cell
+        .chars()
+        .filter(|c| c.is_ascii_alphabetic())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    NAME_FIELDS.contains(&key.as_str())
+}
+
 /// Where the capitalized word after one to three surname particles starting at `at` begins.
 fn after_particles(s: &str, at: usize) -> Option<usize> {
     let mut k = at;
@@ -588,7 +655,7 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     };
     // A value under a field that holds a person's name (`"first_name": "Maria"`,
     // `customer_name=…`, `<lastName>…`): the field is the introduction.
-    let field = name_field_before(b, i);
+    let field = name_field_before(b, i) || (lone && table_name_column(s, i));
     if lone && !field && !ends_an_introduction(s, i) {
         return None;
     }
@@ -723,7 +790,7 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
         );
     // (`Ship to: Anthony Kortig`: an introduction ending in `to` is not a place's `to`.)
     if let Some(w) = before.first()
-        && (w.bytes().all(|c| c.is_ascii_digit())
+        && ((!field && w.bytes().all(|c| c.is_ascii_digit()))
             || STREET_BEFORE.contains(&w.as_str())
             || (!pair && !field && !intro && NOT_PERSON_BEFORE.contains(&w.as_str())))
     {
