@@ -12,7 +12,10 @@ pub mod classifier;
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind, StartKind,
+};
 use regex_automata::meta::Regex;
 use serde::Deserialize;
 
@@ -47,6 +50,55 @@ pub struct RuleDef {
     /// Literal phrases in any language.
     #[serde(default)]
     pub phrases: Vec<String>,
+    /// Groups of word stems that must occur close together, in any order (for languages whose
+    /// word order and inflection a fixed phrase cannot follow).
+    #[serde(default)]
+    pub near: Vec<NearDef>,
+}
+
+/// A set of stem groups of a rule: the rule fires where one stem of every group occurs, each
+/// at the start of a word (anywhere in scripts written without spaces), all within `within`
+/// characters of the folded view and within one clause of the text (no `,` `;` `:` `.` `!`
+/// `?` followed by a space, and no line break, between them), unless a `not` stem stands
+/// next to the stem of the first group.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NearDef {
+    /// Two or more groups of stems in any language, folded like the text at load. A stem
+    /// matches every word that starts with it (`instruc` matches `instructions`,
+    /// `instrucciones`, `instructiunile`), a stem written with a trailing space only a whole
+    /// word (`"tes "` matches `tes` but not `test`); one stem may be listed in several groups
+    /// (a compound such as `systemprompt` then stands for both words).
+    pub groups: Vec<Vec<String>>,
+    /// Most characters from the start of the first stem to the end of the last. Default 80.
+    #[serde(default = "default_within")]
+    pub within: usize,
+    /// Where the stem of the first group stands: `first` (before the others: a verb of a
+    /// language that puts it first), `last` (after them) or `any` (the default).
+    #[serde(default)]
+    pub anchor: Anchor,
+    /// Stems that cancel a stem of the first group when one ends at most 10 characters before
+    /// it or starts at most 12 characters after it (negations: `n'oubliez pas`, `vergessen
+    /// Sie nicht`).
+    #[serde(default)]
+    pub not: Vec<String>,
+}
+
+/// Where the stem of a near set's first group stands relative to the others.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Anchor {
+    /// Before every other stem.
+    First,
+    /// After every other stem.
+    Last,
+    /// Anywhere.
+    #[default]
+    Any,
+}
+
+fn default_within() -> usize {
+    80
 }
 
 /// Parses a rules file (the format of [`BUILTIN_RULES`]).
@@ -57,11 +109,18 @@ pub fn parse_rules(source: &str, file: &str) -> Result<Vec<RuleDef>, Error> {
         "injection",
         |r: &RuleDef| &r.id,
         |r| {
-            if (0.0..=1.0).contains(&r.score) {
-                Ok(())
-            } else {
-                Err(("score", format!("{} is outside 0..=1", r.score)))
+            if !(0.0..=1.0).contains(&r.score) {
+                return Err(("score", format!("{} is outside 0..=1", r.score)));
             }
+            for n in &r.near {
+                if n.groups.len() < 2 || n.groups.iter().any(Vec::is_empty) {
+                    return Err(("near.groups", "needs two or more groups, none empty".into()));
+                }
+                if !(1..=1000).contains(&n.within) {
+                    return Err(("near.within", format!("{} is outside 1..=1000", n.within)));
+                }
+            }
+            Ok(())
         },
     )
 }
@@ -100,6 +159,20 @@ pub struct Heuristics {
     canonical_gates: Option<Literals>,
     /// Phrases with non-ASCII characters (searched only where the folded view has any).
     other: Option<Literals>,
+    /// The stems of `near` rules that are ASCII once folded, and the others (searched only
+    /// where the folded view has non-ASCII characters).
+    near_ascii: Option<Literals>,
+    near_other: Option<Literals>,
+    /// The stem sets of `near` rules.
+    near: Vec<NearSet>,
+}
+
+/// One compiled [`NearDef`]; its `not` stems are group `groups`.
+struct NearSet {
+    rule: usize,
+    groups: usize,
+    within: usize,
+    anchor: Anchor,
 }
 
 /// A pattern behind a literal prefilter.
@@ -117,31 +190,78 @@ struct Entry {
     phrase: Option<(usize, bool)>,
     /// The gated patterns (indexes into `Heuristics::gated`) this literal lets run.
     gates: Vec<usize>,
+    /// The near sets and groups (indexes into `Heuristics::near`) this literal is a stem of,
+    /// and whether it must end a word there.
+    stems: Vec<(usize, usize, bool)>,
+    /// Whether the literal as a phrase or stem must start a word.
+    boundary: bool,
+    /// Whether the literal stands for a phrase or stem only where the text has a capital (see
+    /// [`case_forms`]): some registration needs one and none does without.
+    capital: Option<bool>,
+    /// Whether the literal is a stem of a near set's first group: where one occurs, the near
+    /// stems are looked for (they are not, in the many texts that hold none).
+    anchor: bool,
+}
+
+impl Entry {
+    /// Records a phrase or stem form that does (`true`) or does not need a capital.
+    fn form(&mut self, boundary: bool, capital: bool) {
+        self.boundary = boundary;
+        self.capital = Some(self.capital.unwrap_or(true) && capital);
+    }
 }
 
 /// One Aho-Corasick automaton over phrases and required literals.
 struct Literals {
-    ac: AhoCorasick,
+    search: Search,
     entries: Vec<Entry>,
 }
 
+/// How a [`Literals`] set is searched.
+enum Search {
+    /// Everywhere in the text.
+    Scan(AhoCorasick),
+    /// From word starts only, walking an anchored DFA (see [`anchored_matches`]).
+    Walk(Box<aho_corasick::dfa::DFA>),
+}
+
 impl Literals {
+    /// `anchored`: an automaton searched only from word starts, for a set too large to scan
+    /// every byte with quickly (a big DFA falls out of the cache), whose literals all start
+    /// words anyway.
     fn build(
         map: std::collections::BTreeMap<String, Entry>,
         ascii_case_insensitive: bool,
+        anchored: bool,
     ) -> Result<Option<Self>, Error> {
         if map.is_empty() {
             return Ok(None);
         }
         let (keys, entries): (Vec<String>, Vec<Entry>) = map.into_iter().unzip();
-        // A full DFA: the fastest scan, and small for these sets.
-        let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .ascii_case_insensitive(ascii_case_insensitive)
-            .build(&keys)
-            .map_err(|e| Error::detector("injection", e.to_string()))?;
-        Ok(Some(Literals { ac, entries }))
+        let err = |e: aho_corasick::BuildError| Error::detector("injection", e.to_string());
+        let search = if anchored {
+            // Walked by hand from each word start: a few transitions per word, where a scan
+            // of every byte through a DFA this large would miss the cache at each step.
+            Search::Walk(Box::new(
+                aho_corasick::dfa::Builder::new()
+                    .match_kind(MatchKind::Standard)
+                    .start_kind(StartKind::Anchored)
+                    .ascii_case_insensitive(ascii_case_insensitive)
+                    .build(&keys)
+                    .map_err(err)?,
+            ))
+        } else {
+            // A full DFA: the fastest scan, and small for these sets.
+            Search::Scan(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .ascii_case_insensitive(ascii_case_insensitive)
+                    .build(&keys)
+                    .map_err(err)?,
+            )
+        };
+        Ok(Some(Literals { search, entries }))
     }
 }
 
@@ -155,6 +275,37 @@ impl std::fmt::Debug for Heuristics {
 
 fn rewrite(p: &str) -> String {
     p.replace(r"\b", r"(?-u:\b)").replace(r"\w", "[^ ]")
+}
+
+/// The folded forms of a phrase or stem written in lower case, with a capital first letter and
+/// in capitals, each with whether it stands only for capitals. Folding maps some capitals of
+/// other scripts to Latin look-alikes whose small letters it keeps (`Не` folds to `he`, `не`
+/// to `нe`), so each case is folded on its own; a form that folds into plain ASCII from a word
+/// that does not would match Latin words (`he`), so it counts only where the text has a
+/// capital there. An error (naming rule `id` and the `what`) when the text folds to nothing.
+fn case_forms(p: &str, id: &str, what: &str) -> Result<Vec<(String, bool)>, Error> {
+    let base = fold_str(p);
+    if base.is_empty() {
+        return Err(Error::detector(
+            id,
+            format!("{what} {p:?} folds to nothing"),
+        ));
+    }
+    let mut capital = String::with_capacity(p.len());
+    let mut chars = p.chars();
+    if let Some(c) = chars.next() {
+        capital.extend(c.to_uppercase());
+        capital.push_str(chars.as_str());
+    }
+    let ascii = base.is_ascii();
+    let mut forms = vec![(base, false)];
+    for form in [fold_str(&capital), fold_str(&p.to_uppercase())] {
+        if !form.is_empty() && !forms.iter().any(|(f, _)| *f == form) {
+            let cross = form.is_ascii() != ascii;
+            forms.push((form, cross));
+        }
+    }
+    Ok(forms)
 }
 
 fn needs_boundary(c: char) -> bool {
@@ -224,6 +375,7 @@ impl Heuristics {
                 patterns: vec![],
                 canonical: vec![],
                 phrases: config.extra_phrases.clone(),
+                near: vec![],
             });
         }
         Self::from_rules(defs)
@@ -239,6 +391,9 @@ impl Heuristics {
         let mut ascii: BTreeMap<String, Entry> = BTreeMap::new();
         let mut other: BTreeMap<String, Entry> = BTreeMap::new();
         let mut canonical_gates: BTreeMap<String, Entry> = BTreeMap::new();
+        let mut near = Vec::new();
+        let mut near_ascii: BTreeMap<String, Entry> = BTreeMap::new();
+        let mut near_other: BTreeMap<String, Entry> = BTreeMap::new();
         for d in defs {
             let idx = rules.len();
             let views = [(&d.patterns, false), (&d.canonical, true)];
@@ -280,20 +435,44 @@ impl Heuristics {
                 }
             }
             for p in &d.phrases {
-                let folded = fold_str(p);
-                if folded.is_empty() {
-                    return Err(Error::detector(
-                        &d.id,
-                        format!("phrase {p:?} folds to nothing"),
-                    ));
+                for (folded, capital) in case_forms(p, &d.id, "phrase")? {
+                    let boundary = folded.chars().next().is_some_and(needs_boundary);
+                    let set = if folded.is_ascii() {
+                        &mut ascii
+                    } else {
+                        &mut other
+                    };
+                    let e = set.entry(folded).or_default();
+                    e.phrase = Some((idx, boundary));
+                    e.form(boundary, capital);
                 }
-                let boundary = folded.chars().next().is_some_and(needs_boundary);
-                let set = if folded.is_ascii() {
-                    &mut ascii
-                } else {
-                    &mut other
-                };
-                set.entry(folded).or_default().phrase = Some((idx, boundary));
+            }
+            for n in &d.near {
+                let set_idx = near.len();
+                for (g, stems) in n.groups.iter().chain([&n.not]).enumerate() {
+                    for stem in stems {
+                        for (folded, capital) in case_forms(stem, &d.id, "stem")? {
+                            let boundary = folded.chars().next().is_some_and(needs_boundary);
+                            let (set, scanned) = if folded.is_ascii() {
+                                (&mut near_ascii, &mut ascii)
+                            } else {
+                                (&mut near_other, &mut other)
+                            };
+                            if g == 0 {
+                                scanned.entry(folded.clone()).or_default().anchor = true;
+                            }
+                            let e = set.entry(folded).or_default();
+                            e.stems.push((set_idx, g, stem.ends_with(' ')));
+                            e.form(boundary, capital);
+                        }
+                    }
+                }
+                near.push(NearSet {
+                    rule: idx,
+                    groups: n.groups.len(),
+                    within: n.within,
+                    anchor: n.anchor,
+                });
             }
             rules.push(RuleMeta {
                 id: d.id,
@@ -313,9 +492,12 @@ impl Heuristics {
             folded: compile(&fp, false)?.map(|r| (r, fr)),
             canonical: compile(&cp, true)?.map(|r| (r, cr)),
             gated,
-            ascii: Literals::build(ascii, false)?,
-            canonical_gates: Literals::build(canonical_gates, true)?,
-            other: Literals::build(other, false)?,
+            ascii: Literals::build(ascii, false, false)?,
+            canonical_gates: Literals::build(canonical_gates, true, false)?,
+            other: Literals::build(other, false, false)?,
+            near_ascii: Literals::build(near_ascii, false, true)?,
+            near_other: Literals::build(near_other, false, true)?,
+            near,
         })
     }
 
@@ -354,6 +536,121 @@ fn quote<'s>(
     }
 }
 
+/// The matches of an anchored DFA in the folded view `s`, walked from every word start and,
+/// for scripts written without spaces, from every character.
+fn anchored_matches(dfa: &aho_corasick::dfa::DFA, s: &str, out: &mut Vec<aho_corasick::Match>) {
+    let Ok(start) = dfa.start_state(Anchored::Yes) else {
+        return;
+    };
+    let b = s.as_bytes();
+    let mut walk = |at: usize| {
+        let mut sid = start;
+        for (i, &byte) in b[at..].iter().enumerate() {
+            sid = dfa.next_state(Anchored::Yes, sid, byte);
+            if dfa.is_dead(sid) {
+                return;
+            }
+            if dfa.is_match(sid) {
+                for k in 0..dfa.match_len(sid) {
+                    // A match state also lists the literals that end here but start later
+                    // (suffixes of the walked bytes); only those that start at `at` count.
+                    let pattern = dfa.match_pattern(sid, k);
+                    if dfa.pattern_len(pattern) == i + 1 {
+                        out.push(aho_corasick::Match::new(pattern, at..at + i + 1));
+                    }
+                }
+            }
+        }
+    };
+    let mut word_start = true;
+    for (i, c) in s.char_indices() {
+        if c == ' ' {
+            word_start = true;
+            continue;
+        }
+        if word_start || !needs_boundary(c) {
+            walk(i);
+        }
+        word_start = false;
+    }
+}
+
+/// A stem of a near set found in a folded view.
+struct Stem {
+    set: usize,
+    group: usize,
+    range: Range<usize>,
+}
+
+/// Characters in `s[a..b]` (0 when `b <= a`).
+fn chars_between(s: &str, a: usize, b: usize) -> usize {
+    s.get(a..b).map_or(0, |t| t.chars().count())
+}
+
+/// Whether `text` holds a clause boundary: a line break, CJK sentence punctuation, or
+/// `,` `;` `:` `.` `!` `?` followed by white space.
+fn crosses_clause(text: &str) -> bool {
+    let b = text.as_bytes();
+    text.contains(['\n', '\r', '。', '，', '；', '！', '？', '、'])
+        || b.windows(2).any(|w| {
+            matches!(w[0], b',' | b';' | b':' | b'.' | b'!' | b'?') && w[1].is_ascii_whitespace()
+        })
+}
+
+impl Heuristics {
+    /// The near sets that `stems` (the stems found in the folded view `s`) complete: for each,
+    /// its rule and the span of the first stem of its first group that finds, on the side
+    /// its anchor asks for, the nearest stem of every other group within the set's reach, no
+    /// negation next to it, and (as `one_clause` tells for a folded range) no clause boundary.
+    fn near_matches(
+        &self,
+        s: &str,
+        stems: &mut [Stem],
+        one_clause: impl Fn(Range<usize>) -> bool,
+    ) -> Vec<(usize, Range<usize>)> {
+        let mut found = Vec::new();
+        if stems.is_empty() {
+            return found;
+        }
+        stems.sort_by_key(|h| (h.set, h.group, h.range.start));
+        for run in stems.chunk_by(|a, b| a.set == b.set) {
+            let set = &self.near[run[0].set];
+            let group = |g: usize| run.iter().filter(move |h| h.group == g);
+            'anchor: for a in group(0) {
+                let negated = group(set.groups).any(|n| {
+                    (n.range.end <= a.range.start
+                        && chars_between(s, n.range.end, a.range.start) <= 10)
+                        || (n.range.start >= a.range.end
+                            && chars_between(s, a.range.end, n.range.start) <= 12)
+                });
+                if negated {
+                    continue;
+                }
+                let mut span = a.range.clone();
+                for g in 1..set.groups {
+                    let nearest = group(g)
+                        .filter(|h| match set.anchor {
+                            Anchor::First => h.range.start > a.range.start,
+                            Anchor::Last => h.range.end < a.range.end,
+                            Anchor::Any => h.range.start != a.range.start,
+                        })
+                        .min_by_key(|h| h.range.start.abs_diff(a.range.start));
+                    let Some(h) = nearest else {
+                        continue 'anchor;
+                    };
+                    span = span.start.min(h.range.start)..span.end.max(h.range.end);
+                }
+                if chars_between(s, span.start, span.end) <= set.within && one_clause(span.clone())
+                {
+                    found.push((set.rule, span));
+                    break;
+                }
+            }
+        }
+        found
+    }
+}
+
 /// At most this many findings per rule and layer (a repeated phrase is one fact).
 const MAX_PER_RULE: usize = 4;
 
@@ -366,6 +663,8 @@ impl Detector for Heuristics {
         let first = out.len();
         let original = input.text.original();
         let mut triggered = vec![false; self.gated.len()];
+        let mut stems: Vec<Stem> = Vec::new();
+        let mut matches: Vec<aho_corasick::Match> = Vec::new();
         for layer in input.text.layers() {
             // Spelled-out runs: the folded view of their parent already joins them.
             if layer.spelled()
@@ -389,9 +688,21 @@ impl Detector for Heuristics {
                 };
                 n <= MAX_PER_RULE
             };
-            let mut hit = |rule: usize, view: &View<'_>, range: Range<usize>| {
+            let layer_first = out.len();
+            // `again`: skip the match where this layer already has a finding of the rule over
+            // an overlapping span (a near set restating what a phrase or pattern found).
+            let mut hit = |rule: usize, view: &View<'_>, range: Range<usize>, again: bool| {
+                let span = view.to_original(range.clone());
+                if again
+                    && out[layer_first..].iter().any(|f| {
+                        f.detector == self.rules[rule].id
+                            && f.span.start < span.end
+                            && span.start < f.span.end
+                    })
+                {
+                    return;
+                }
                 if take(rule) {
-                    let span = view.to_original(range.clone());
                     let q = quote(layer, original, &span, view.as_str(), range);
                     out.push(self.finding(rule, layer, span, q));
                 }
@@ -400,47 +711,102 @@ impl Detector for Heuristics {
             let canonical = layer.canonical();
             let s = folded.as_str();
             triggered.fill(false);
-            if let Some(lits) = &self.canonical_gates {
-                for m in lits.ac.find_overlapping_iter(canonical.as_str()) {
-                    for &g in &lits.entries[m.pattern().as_usize()].gates {
+            if let Some(Literals {
+                search: Search::Scan(ac),
+                entries,
+            }) = &self.canonical_gates
+            {
+                for m in ac.find_overlapping_iter(canonical.as_str()) {
+                    for &g in &entries[m.pattern().as_usize()].gates {
                         triggered[g] = true;
                     }
                 }
             }
-            let sets = [(&self.ascii, true), (&self.other, !s.is_ascii())];
+            // Whether the original text has a capital where a folded range starts.
+            let capital_at = |range: Range<usize>| {
+                matches!(layer.origin(), crate::text::Origin::Original)
+                    && original
+                        .get(folded.to_original(range).start..)
+                        .and_then(|t| t.chars().next())
+                        .is_some_and(char::is_uppercase)
+            };
+            let sets = [
+                (&self.ascii, Some(true)),
+                (&self.other, Some(!s.is_ascii())),
+                (&self.near_ascii, None),
+                (
+                    &self.near_other,
+                    if s.is_ascii() { Some(false) } else { None },
+                ),
+            ];
+            stems.clear();
+            let mut anchored = false;
             for (lits, wanted) in sets {
+                // The near stems only where the scan found a stem of a first group.
+                let wanted = wanted.unwrap_or(anchored);
                 let Some(lits) = lits.as_ref().filter(|_| wanted) else {
                     continue;
                 };
-                for m in lits.ac.find_overlapping_iter(s) {
+                matches.clear();
+                match &lits.search {
+                    Search::Walk(dfa) => anchored_matches(dfa, s, &mut matches),
+                    Search::Scan(ac) => matches.extend(ac.find_overlapping_iter(s)),
+                }
+                for m in &matches {
                     let entry = &lits.entries[m.pattern().as_usize()];
                     for &g in &entry.gates {
                         triggered[g] = true;
                     }
-                    if let Some((rule, boundary)) = entry.phrase {
-                        if boundary && m.start() > 0 && s.as_bytes()[m.start() - 1] != b' ' {
+                    anchored |= entry.anchor;
+                    if entry.boundary && m.start() > 0 && s.as_bytes()[m.start() - 1] != b' ' {
+                        continue;
+                    }
+                    if entry.capital == Some(true) && !capital_at(m.range()) {
+                        continue;
+                    }
+                    if let Some((rule, _)) = entry.phrase {
+                        hit(rule, folded, m.range(), false);
+                    }
+                    let ends_word = s.as_bytes().get(m.end()).is_none_or(|&b| b == b' ');
+                    for &(set, group, whole) in &entry.stems {
+                        if whole && !ends_word {
                             continue;
                         }
-                        hit(rule, folded, m.range());
+                        stems.push(Stem {
+                            set,
+                            group,
+                            range: m.range(),
+                        });
                     }
                 }
             }
+            let one_clause = |range: Range<usize>| match layer.origin() {
+                crate::text::Origin::Original => original
+                    .get(folded.to_original(range))
+                    .is_none_or(|t| !crosses_clause(t)),
+                // A decoded payload maps back to its encoding, whose punctuation says nothing.
+                _ => true,
+            };
+            let near = self.near_matches(s, &mut stems, one_clause);
             if let Some((re, map)) = &self.folded {
                 for m in re.find_iter(s) {
-                    hit(map[m.pattern().as_usize()], folded, m.range());
+                    hit(map[m.pattern().as_usize()], folded, m.range(), false);
                 }
             }
             for (g, _) in triggered.iter().enumerate().filter(|(_, t)| **t) {
                 let gated = &self.gated[g];
                 let view = if gated.canonical { canonical } else { folded };
                 for m in gated.re.find_iter(view.as_str()) {
-                    hit(gated.rule, view, m.range());
+                    hit(gated.rule, view, m.range(), false);
                 }
             }
             if let Some((re, map)) = &self.canonical {
                 for m in re.find_iter(canonical.as_str()) {
-                    hit(map[m.pattern().as_usize()], canonical, m.range());
+                    hit(map[m.pattern().as_usize()], canonical, m.range(), false);
                 }
+            }
+            for (rule, range) in near {
+                hit(rule, folded, range, true);
             }
         }
         combine(&mut *out, first);
@@ -481,4 +847,60 @@ fn combine(out: &mut Vec<Finding>, first: usize) {
         Action::Block,
         msg,
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stem written in another script that folds into plain ASCII (Cyrillic `ші` folds to
+    /// `wi`) would match the starts of English words (`with`): the built-in near sets have none.
+    #[test]
+    fn no_near_stem_of_another_script_folds_into_ascii() {
+        let defs = parse_rules(BUILTIN_RULES, "builtin").unwrap();
+        let mut bad = Vec::new();
+        for d in &defs {
+            for n in &d.near {
+                for stem in n.groups.iter().flatten().chain(&n.not) {
+                    let other_script = stem.chars().any(|c| c.is_alphabetic() && !c.is_ascii())
+                        && !stem.chars().any(|c| c.is_ascii_alphabetic());
+                    let folded = fold_str(stem);
+                    let latin = stem
+                        .chars()
+                        .filter(|c| c.is_alphabetic())
+                        .all(|c| (c as u32) < 0x250);
+                    let whole = stem.ends_with(' ');
+                    if (other_script && folded.is_ascii() && !latin) || (folded.len() < 2 && !whole)
+                    {
+                        bad.push(format!("{stem:?} -> {folded:?}"));
+                    }
+                }
+            }
+        }
+        assert!(bad.is_empty(), "stems that fold into ASCII: {bad:?}");
+    }
+
+    /// Every near set of the built-in rules compiles with at least two groups.
+    #[test]
+    fn near_sets_need_two_groups() {
+        let src = r#"
+[[rule]]
+id = "injection.x"
+score = 0.9
+[[rule.near]]
+groups = [["ignor"]]
+"#;
+        let err = parse_rules(src, "test").unwrap_err().to_string();
+        assert!(err.contains("near.groups"), "{err}");
+        let src = r#"
+[[rule]]
+id = "injection.x"
+score = 0.9
+[[rule.near]]
+within = 0
+groups = [["ignor"], ["instruc"]]
+"#;
+        let err = parse_rules(src, "test").unwrap_err().to_string();
+        assert!(err.contains("near.within"), "{err}");
+    }
 }
