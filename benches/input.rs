@@ -15,6 +15,27 @@ Could you suggest an itinerary that starts in Lisbon and ends in Porto, with tra
 connections between each stop, a rough daily budget, and one or two restaurants per town? \
 Please also tell me which days are best for the Douro valley and whether we need to book ahead. ";
 
+/// Requests in other languages (French, Russian, German, Chinese, Arabic, Spanish), with words
+/// the multilingual injection rules look for ("instructions", "système", "Anweisungen").
+const MULTILINGUAL: &str = "Bonjour ! Pouvez-vous résumer les instructions d'installation du système \
+et me dire ce qu'il faut faire avant la mise à jour ? Спасибо, я прочитал предыдущее письмо и \
+хочу уточнить сроки доставки. Bitte beachten Sie alle Anweisungen im Handbuch. 请帮我把这段话翻译成英文，\
+谢谢。 يرجى إرسال التقرير قبل نهاية الأسبوع. ¿Me ayudas a escribir un correo para mi jefe? ";
+
+/// `MULTILINGUAL` repeated to `len` bytes (cut at a character boundary).
+fn multilingual(len: usize) -> String {
+    let mut s = String::with_capacity(len + MULTILINGUAL.len());
+    while s.len() < len {
+        s.push_str(MULTILINGUAL);
+    }
+    let mut end = len;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s
+}
+
 fn english(len: usize) -> String {
     let mut s = String::with_capacity(len + PARAGRAPH.len());
     while s.len() < len {
@@ -84,6 +105,22 @@ fn plain(c: &mut Criterion) {
     );
 }
 
+fn other_languages(c: &mut Criterion) {
+    let g = guard_with(
+        "[checks]\ninput = [\"length\", \"unicode\", \"injection\", \"banned\", \"secret\"]\n",
+    );
+    let ctx = Context::new();
+    let mut group = c.benchmark_group("check_input/multilingual_without_pii");
+    for size in [1 << 10, 64 << 10] {
+        let text = multilingual(size);
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &text, |b, t| {
+            b.iter(|| black_box(g.check_input(&ctx, black_box(t))))
+        });
+    }
+    group.finish();
+}
+
 fn scaling(c: &mut Criterion) {
     english_group(
         c,
@@ -144,5 +181,5 @@ fn adversarial(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, plain, scaling, adversarial);
+criterion_group!(benches, plain, other_languages, scaling, adversarial);
 criterion_main!(benches);
