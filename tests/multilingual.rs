@@ -50,8 +50,7 @@ fn multilingual_battery_recall_and_false_positives() {
     for (b, (a, c, n, f)) in &table {
         println!("{b:8} {a:8} {c:6}   {n:6} {f:7}");
     }
-    // Floors: b1 misses only English attack families outside the near tables; `hard` flags one
-    // Korean sentence ("show the system message") that a built-in phrase matches.
+    // Floors: b1 misses only English attack families outside the near tables.
     let floors = [
         ("b1", 37, 0),
         ("b2", 45, 0),
