@@ -25,9 +25,10 @@ def arr(words, indent='    ', width=112):
     out.append(line.rstrip())
     return '\n'.join(out)
 
-def near(comment, within, groups, anchor=None, nots=None):
+def near(comment, within, groups, anchor=None, nots=None, clause=True):
     t='\n'+''.join('# %s\n'%c for c in comment.split('\n'))+'[[rule.near]]\nwithin = %d\n'%within
     if anchor: t+='anchor = "%s"\n'%anchor
+    if not clause: t+='clause = false\n'
     t+='groups = [\n'
     for name,ws in groups:
         t+='  [ # %s\n%s\n  ],\n'%(name,arr(ws))
@@ -41,7 +42,7 @@ NEG = ["n ","ne ","pas ","no ","non ","nu ","nicht ","nie ","ikke ","inte ","nie
        "نکن","نکنید","نگیر","نگیرید","নয়","না ","ليس","tidak ","hindi ","sakın ","asla ","never","don t","do not","not "]
 
 V_SVO = ["ignor","zignor","oubli","fais abstraction","ne tiens pas compte","ne tenez pas compte","ne tiens plus compte","ne tenez plus compte","lascia perdere","lasciate perdere","non considerare",
-  "olvid","haz caso omiso","deja de lado","dejá de lado","haz a un lado","no sigas","deja de seguir","anula","cancela","ne suis pas","ne suis plus","arrête de suivre","annule","annulez","non seguire","smetti di seguire","annulla","não siga","pare de seguir","anule","folge nicht","befolge nicht","hör auf","volg niet","nie stosuj się","nie wykonuj","anuluj","не следуй","не выполняй","не виконуй","не слідуй","отбрось","отбросьте","откинь","отмени","скасуй","nenásleduj","zruš","ne slijedi","ne kövesd","μην ακολουθείς","אל תציית","אל תפעל לפי","لا تتبع","iptal et","hủy bỏ","取消","撤销","不要遵守","不要遵循","no hagas caso","desconsider","descart","esquec","esqueç","dimentic","non tenere conto","trascura",
+  "olvid","abandone","abandona","abandonne","non seguire più","non seguire piu","přestaň dodržovat","припини виконувати","перестань следовать","перестань выполнять","haz caso omiso","deja de lado","dejá de lado","haz a un lado","no sigas","deja de seguir","anula","cancela","ne suis pas","ne suis plus","arrête de suivre","annule","annulez","non seguire","smetti di seguire","annulla","não siga","pare de seguir","anule","folge nicht","befolge nicht","hör auf","volg niet","nie stosuj się","nie wykonuj","anuluj","не следуй","не выполняй","не виконуй","не слідуй","отбрось","отбросьте","откинь","отмени","скасуй","nenásleduj","zruš","ne slijedi","ne kövesd","μην ακολουθείς","אל תציית","אל תפעל לפי","لا تتبع","iptal et","hủy bỏ","取消","撤销","不要遵守","不要遵循","no hagas caso","desconsider","descart","esquec","esqueç","dimentic","non tenere conto","trascura",
   "oblida","uită","uitați","nesocot","vergiss","vergessen","missacht","übergeh","negeer","vergeet","glem","glöm","strunta i",
   "se bort fra","bortse fra","zapomeň","zapomen","zapomn","zapomnij","pomiń","odrzuć","nevšímej","zabudni","zabudnite","zanemari",
   "zaboravi","занемари","заборави","игнор","ігнор","забудь","забудьте","забуд","забрави","пренебр","не обращай","не обращайте",
@@ -61,7 +62,7 @@ N_INSTR = ["instruc","norma","normas","מההנחיות","מההוראות","מ�
   "consign","indicazion","orientac","wytyczn","smjernic","irányelv","kehote","kehotte","järjestelmäkehot","systemprompt",
   "systeemprompt","rendszerprompt","promptul","systemanweisung"]
 N_RULES = ['правил', 'regla', 'règle', 'regole', 'regras', 'reguli', 'regeln', 'regels', 'regler', 'pravidl', 'zasad', 'szabály', 'sääntö', 'säännö', 'kural', 'κανόν', 'כללים', 'قواعد', 'قوانین', 'quy tắc', 'aturan', 'sheria', '규칙', 'ルール', '规则', '規則']
-Q_PREV = ["vorangegangen","vorausgegangen","vorstehend","bovenstaand","plus haut","ci-dessus","arriba","sopra","acima","ovan","ovenfor","выше","вище","výše","yukarıdaki","أعلاه","بالا","ऊपर","di atas","ở trên","上面的","위에","прежн","ранее","раніш","колишн","finora","hasta ahora","jusqu ici","bisher","até agora","tot nu toe","dotychczas","до сих пор","dosud","şimdiye kadar","sejauh ini","到目前为止","ricevut","recibid","reçu","erhalten","recebid","ontvangen","otrzyman","полученн","obdržen","aldığın","received","dieron","dado","données","gegeben","date ","dadas","gegeven","podane","данные тебе","verilen","المعطاة","داده شده","दिए गए","diberikan","给你的","받은","与えられた","origin","ursprüngl","oorspronkel","pierwotn","исходн","původní","alkuperäi","eredeti","αρχικ","qualsiasi","qualquer","cualquier","seluruh","toàn bộ","prima ","de antes","d avant","previ","preced","anterior","prior","earlier","above","vorherig","vorige","obig","oben","bisherig","eerder","tidlig",
+Q_PREV = ["dosavadní","früher","vorherige","من قبل","지금까지","vorangegangen","vorausgegangen","vorstehend","bovenstaand","plus haut","ci-dessus","arriba","sopra","acima","ovan","ovenfor","выше","вище","výše","yukarıdaki","أعلاه","بالا","ऊपर","di atas","ở trên","上面的","위에","прежн","ранее","раніш","колишн","finora","hasta ahora","jusqu ici","bisher","até agora","tot nu toe","dotychczas","до сих пор","dosud","şimdiye kadar","sejauh ini","到目前为止","ricevut","recibid","reçu","erhalten","recebid","ontvangen","otrzyman","полученн","obdržen","aldığın","received","dieron","dado","données","gegeben","date ","dadas","gegeven","podane","данные тебе","verilen","المعطاة","داده شده","दिए गए","diberikan","给你的","받은","与えられた","origin","ursprüngl","oorspronkel","pierwotn","исходн","původní","alkuperäi","eredeti","αρχικ","qualsiasi","qualquer","cualquier","seluruh","toàn bộ","prima ","de antes","d avant","previ","preced","anterior","prior","earlier","above","vorherig","vorige","obig","oben","bisherig","eerder","tidlig",
   "tidigare","forrige","ovenstå","poprzedn","wcześniejsz","powyższ","předchoz","predchádzaj","predošl","prethodn","претходн",
   "предыдущ","предишн","попередн","вышеуказ","önceki","aiemm","edelli","yllä","előző","korábbi","fenti","προηγούμεν","παραπάνω",
   "הקודמות","הקודמים","קודמות","السابقة","السابق","قبلی","پچھلی","پچھلے","पिछले","पिछली","পূর্ববর্তী","আগের","முந்தைய",
@@ -237,6 +238,29 @@ ADDR = near('''"Important note for the AI" in other languages: a word of importa
   [("important, note, message, attention", IMPORTANT), ("for, to (English is left to the patterns above)", PREP), ("an AI", AIWORD)])
 
 
+VOCATIVE = ["querido","querida","estimado","estimada","cher ","chère","chers","liebe ","lieber","caro ","cara ","gentile","prezado",
+  "prezada","beste","drogi","droga","drodzy","milý","milá","vážený","vážená","уважаем","дорогой","дорогая","шановн","sevgili","sayın",
+  "عزيزي","عزيزتي","亲爱的","親愛的","kedves","αγαπητ","प्रिय","dragă","dragi","hei ","hej ","hola","bonjour","salut","hallo","ciao",
+  "olá","cześć","ahoj","привет","здравствуй","merhaba","مرحبا","你好","안녕","hai ","halo","xin chào","gửi","γεια","שלום","नमस्ते",
+  "pour l ia","pour les ia","para la ia","para a ia","für die ki","per l ia","dla ai","لبينة"]
+AIVOC = AIWORD+["ai ","ia ","ki ","mi ","ии ","нейросет","нейромереж","yapay zeka","tekoäly","umělá inteligence","assistente virtuale",
+  "asistente virtual","assistant virtuel","virtueller assistent","asistente automático","assistant automatique","المساعد الذكي",
+  "modelo de linguagem","modelo de lenguaje","AI助手","ai 비서","aiアシスタント","trợ lý ai","asisten ai","asystencie","bot "]
+RESTR = ["restriccion","restrictions","einschränkung","restrizion","restriç","ограничени","обмежен","zabezpiecz","ograniczen","omezen",
+  "korlátoz","rajoitu","περιορισμ","הגבלות","قيود","محدودیت","प्रतिबंध","batasan","giới hạn","kısıtlama","限制","제한","制限","设定",
+  "設定","sicherheitsregeln","salvaguard","garde-fou","zabezpečen"]
+VOCVERB = ["trek je niets aan","ne prenez pas en compte","ne prends pas en compte","non seguire","non rispettare","lass ","ne törődj",
+  "jätä","přestaň","prestaň","припини","перестань","σταμάτα","jangan lagi","đừng làm theo","छोड़ दो","لا تلتزم","不要再遵守","不再遵守",
+  "破棄","boş ver","کنار بگذار","não siga","deixe de lado","no sigas","deja de lado","hör auf","stop met","sluta följa","slutt å følge"]
+VOCQ = Q_PREV+Q_YOUR+USER+["dosavadní","früher","पहले","من قبل","지금까지","swoje","suas","seus","vos ","votre","ihre","dell utente",
+  "del usuario","do usuário","de l utilisateur","des nutzers","des benutzers","kullanıcının","người dùng"]
+ADDR += near('''A salutation to an AI ("Dear AI", "Hei tekoäly", "亲爱的AI助手") followed in the next sentence by
+a verb of ignoring or no longer following and its instructions, rules or restrictions: a
+document or message speaking to the model that reads it. The verb is the first group, so a
+negation next to it cancels ("Hola IA, no olvides las reglas").''', 150,
+  [("ignore, forget, stop following", V_SVO+V_SOV+VOCVERB), ("dear, hello, to", VOCATIVE), ("an AI", AIVOC),
+   ("instructions, rules, restrictions", N_INSTR+N_RULES+RESTR)], nots=NEG, clause=False)
+
 V_SEND = ["envía","envia","envíe","reenvía","reenvia","envoie","envoyez","transfère","transférez","schick","sende","senden sie","leite",
   "invia","inoltra","inviate","envie","encaminhe","reencaminhe","stuur","verstuur","wyślij","prześlij","отправь","отправьте","перешли",
   "перешлите","надішли","перешли","відправ","pošli","přepošli","pošlite","pošalji","proslijedi","küldd","továbbítsd","lähetä",
@@ -307,6 +331,7 @@ if 'near      -' not in s:
 #               with a trailing space must be a whole word), one stem of every group within
 #               `within` characters (default 80) and one clause; `anchor` = "first" or "last"
 #               puts the first group's stem before or after the others; a `not` stem at most
-#               10 characters before or 12 after that stem cancels it (negations).
+#               10 characters before or 12 after that stem cancels it (negations); with
+#               `clause = false` the stems may stand in different sentences.
 #               The built-in tables are written by scripts/gen_injection_near.py.''')
 p.write_text(s.rstrip('\n') + '\n')

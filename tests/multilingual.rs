@@ -1,8 +1,9 @@
 //! The injection heuristics on our own multilingual battery (`tests/data/multilingual_injection.jsonl`):
 //! attacks and benign look-alikes in about forty languages, written by us for these rules.
-//! Batteries `b1`–`b3` and `hard` were used while writing the near tables (`tuned`); `b4` was
-//! written afterwards and kept out (paraphrases the tables do not list). Floors guard what the
-//! rules catch now; run with `--nocapture` for the table.
+//! Each battery was written before the tables were fitted to it, and then used to fit them
+//! (`tuned`): `b1`–`b3` and `hard` for the first tables, `b4` (paraphrased, mostly indirect
+//! attacks) for the salutation table, `b5` (greetings to an AI with and without an attack) to
+//! choose its form. Floors guard what the rules catch now; run with `--nocapture` for the table.
 
 use palisade::{Context, Guard, Pipeline};
 
@@ -55,8 +56,9 @@ fn multilingual_battery_recall_and_false_positives() {
         ("b1", 37, 0),
         ("b2", 45, 0),
         ("b3", 40, 0),
-        ("b4", 3, 0),
-        ("hard", 0, 1),
+        ("b4", 16, 0),
+        ("b5", 10, 0),
+        ("hard", 0, 0),
     ];
     for (b, caught, flagged) in floors {
         let (_, c, _, f) = table[b];

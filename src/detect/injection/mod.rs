@@ -82,6 +82,14 @@ pub struct NearDef {
     /// Sie nicht`).
     #[serde(default)]
     pub not: Vec<String>,
+    /// Whether the stems must stand in one clause (the default). `false` for a set that spans
+    /// a salutation and the sentence after it (`Hei tekoäly! Jätä aiemmat ohjeesi …`).
+    #[serde(default = "default_true")]
+    pub clause: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// Where the stem of a near set's first group stands relative to the others.
@@ -173,6 +181,7 @@ struct NearSet {
     groups: usize,
     within: usize,
     anchor: Anchor,
+    clause: bool,
 }
 
 /// A pattern behind a literal prefilter.
@@ -472,6 +481,7 @@ impl Heuristics {
                     groups: n.groups.len(),
                     within: n.within,
                     anchor: n.anchor,
+                    clause: n.clause,
                 });
             }
             rules.push(RuleMeta {
@@ -640,7 +650,8 @@ impl Heuristics {
                     };
                     span = span.start.min(h.range.start)..span.end.max(h.range.end);
                 }
-                if chars_between(s, span.start, span.end) <= set.within && one_clause(span.clone())
+                if chars_between(s, span.start, span.end) <= set.within
+                    && (!set.clause || one_clause(span.clone()))
                 {
                     found.push((set.rule, span));
                     break;
