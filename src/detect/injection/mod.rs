@@ -625,9 +625,27 @@ impl Heuristics {
         stems.sort_by_key(|h| (h.set, h.group, h.range.start));
         for run in stems.chunk_by(|a, b| a.set == b.set) {
             let set = &self.near[run[0].set];
-            let group = |g: usize| run.iter().filter(move |h| h.group == g);
-            'anchor: for a in group(0) {
-                let negated = group(set.groups).any(|n| {
+            // The hits of each group (the negations last), sorted by start.
+            let mut by_group: Vec<&[Stem]> = vec![&[]; set.groups + 1];
+            for hits in run.chunk_by(|a, b| a.group == b.group) {
+                by_group[hits[0].group] = hits;
+            }
+            // The hits of group `g` that start in `from..=to`: only those near an anchor are
+            // looked at, so text full of stems costs time in proportion to its length.
+            let starting = |g: usize, from: usize, to: usize| {
+                let hits = by_group[g];
+                let i = hits.partition_point(|h| h.range.start < from);
+                hits[i..].iter().take_while(move |h| h.range.start <= to)
+            };
+            // `within` characters are at most four bytes each.
+            let reach = set.within * 4;
+            'anchor: for a in by_group[0] {
+                let negated = starting(
+                    set.groups,
+                    a.range.start.saturating_sub(100),
+                    a.range.end + 48,
+                )
+                .any(|n| {
                     (n.range.end <= a.range.start
                         && chars_between(s, n.range.end, a.range.start) <= 10)
                         || (n.range.start >= a.range.end
@@ -638,13 +656,14 @@ impl Heuristics {
                 }
                 let mut span = a.range.clone();
                 for g in 1..set.groups {
-                    let nearest = group(g)
-                        .filter(|h| match set.anchor {
-                            Anchor::First => h.range.start > a.range.start,
-                            Anchor::Last => h.range.end < a.range.end,
-                            Anchor::Any => h.range.start != a.range.start,
-                        })
-                        .min_by_key(|h| h.range.start.abs_diff(a.range.start));
+                    let nearest =
+                        starting(g, a.range.start.saturating_sub(reach), a.range.end + reach)
+                            .filter(|h| match set.anchor {
+                                Anchor::First => h.range.start > a.range.start,
+                                Anchor::Last => h.range.end < a.range.end,
+                                Anchor::Any => h.range.start != a.range.start,
+                            })
+                            .min_by_key(|h| h.range.start.abs_diff(a.range.start));
                     let Some(h) = nearest else {
                         continue 'anchor;
                     };
