@@ -56,7 +56,7 @@ fn multilingual_battery_recall_and_false_positives() {
         ("b1", 37, 0),
         ("b2", 45, 0),
         ("b3", 40, 0),
-        ("b4", 16, 0),
+        ("b4", 17, 0),
         ("b5", 10, 0),
         ("hard", 0, 0),
     ];

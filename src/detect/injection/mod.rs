@@ -195,8 +195,8 @@ struct Gated {
 /// What one literal of a [`Literals`] automaton stands for.
 #[derive(Default)]
 struct Entry {
-    /// A phrase of a rule, and whether it must start a word.
-    phrase: Option<(usize, bool)>,
+    /// The rule this literal is a phrase of.
+    phrase: Option<usize>,
     /// The gated patterns (indexes into `Heuristics::gated`) this literal lets run.
     gates: Vec<usize>,
     /// The near sets and groups (indexes into `Heuristics::near`) this literal is a stem of,
@@ -452,7 +452,7 @@ impl Heuristics {
                         &mut other
                     };
                     let e = set.entry(folded).or_default();
-                    e.phrase = Some((idx, boundary));
+                    e.phrase = Some(idx);
                     e.form(boundary, capital);
                 }
             }
@@ -794,7 +794,7 @@ impl Detector for Heuristics {
                     if entry.capital == Some(true) && !capital_at(m.range()) {
                         continue;
                     }
-                    if let Some((rule, _)) = entry.phrase {
+                    if let Some(rule) = entry.phrase {
                         hit(rule, folded, m.range(), false);
                     }
                     let ends_word = s.as_bytes().get(m.end()).is_none_or(|&b| b == b' ');
