@@ -208,7 +208,7 @@ fn compound_names_uuid_tokens_and_yaml_block_values_are_found() {
             "oauthproviders:\n  jwtsecret: \"7`D'}/vYR)T;W\\5]EBrf;_&k>qX??]G&3CF=;@vyrVBp\"\n",
             "7`D'}/vYR)T;W\\5]EBrf;_&k>qX??]G&3CF=;@vyrVBp",
         ),
-        // Legacy npm tokens and Jenkins tokens are UUIDs under a token's name.
+        // Jenkins tokens are UUIDs under a token's name.
         (
             "readonly static string jenkinsToken = \"df490bc6-ef6e-4f6a-99a0-b03d26cb56f9\";",
             "df490bc6-ef6e-4f6a-99a0-b03d26cb56f9",
@@ -231,6 +231,8 @@ fn compound_names_uuid_tokens_and_yaml_block_values_are_found() {
         "csrf_token = \"123e4567-e89b-12d3-a456-426614174000\"",
         "auth_request_id = \"123e4567-e89b-12d3-a456-426614174000\"",
         "notoken = \"Zq81Lm0Xv7Tr5Kp2Wc3Nb6Hd\"",
+        // npm's UUID tokens were revoked in 2025; its tokens are `npm_` and 36 characters.
+        "-export NPM_TOKEN=\"007e65c7-635d-4d54-8294-f360cb8e2e3f\"",
     ] {
         assert!(
             secret_ids(&g, text).is_empty(),
@@ -400,6 +402,53 @@ fn code_identifiers_types_and_number_literals_are_not_secrets() {
     ] {
         assert_secret_span(&g, text, secret);
     }
+}
+
+#[test]
+fn calls_declared_types_and_dotted_or_underscored_names_are_code_not_secrets() {
+    // Lines of installed packages (tract, windows-sys, awscli, lib2to3, npm's tuf models) that
+    // the generic detector once reported.
+    let g = guard("");
+    for text in [
+        "            RoutedInputMode::TokenRows => as_2d_tokens(input_t.to_plain_array_view::<f32>()?),",
+        "pub const NTMS_LM_DOORACCESS: NtmsLmOperation = 9i32;",
+        "EMRFS_CSE_KMS_KEY_ID_KEY = 'fs.s3.cse.kms.keyId'",
+        "X509_PUBKEY = X509_pubkey_st",
+        "            key: ed25519.hexToDER(keyInfo.keyVal),",
+    ] {
+        assert!(
+            secret_ids(&g, text).is_empty(),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
+    // Quoted values, and tokens whose parts mix cases, stay secrets.
+    for (text, secret) in [
+        ("api_token = \"Xk9_QwErTy7_zZ3pLm\"", "Xk9_QwErTy7_zZ3pLm"),
+        ("secret: \"as_2d_Tq8vXw3Lp9\"", "as_2d_Tq8vXw3Lp9"),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+}
+
+#[test]
+fn values_of_the_wrong_length_under_an_aws_secret_key_name_are_not_secrets() {
+    // An AWS secret access key is forty base64 characters; a value of another length under
+    // its name is a test value or a fragment (Nosey Parker's negatives of its AWS rule).
+    let g = guard("");
+    for text in [
+        "aws_secret_key: OOzkR1+hF+1ABCsIFDJMEUtqmtnZ1234567890",
+        "export AWS_SECRET_ACCESS_KEY=ded7db27a4558e2ea9bbf0bf36ae0e8521618f366c",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+    assert_secret_span(
+        &g,
+        "export AWS_SECRET_ACCESS_KEY=ded7db27a4558eea9bbf0bf36e0e8521618f366c",
+        "ded7db27a4558eea9bbf0bf36e0e8521618f366c",
+    );
+    // Other secrets keep any length.
+    assert_secret_span(&g, "export MINIO_SECRET_KEY=Qm7pX2vL9kW3", "Qm7pX2vL9kW3");
 }
 
 #[test]
@@ -632,6 +681,19 @@ fn provider_tokens_with_sequential_bodies_are_reported() {
     // secret.
     assert!(secret_ids(&g, "\"token1\": \"xoxp-1234567890\"").is_empty());
     assert!(secret_ids(&g, "DATABRICKS_TOKEN=dapi123456789012345678a9bc01234defg5").is_empty());
+    // So does a provider's suffix: New Relic license keys end in `NRAL` after 36 hex digits.
+    assert!(
+        secret_ids(
+            &g,
+            " --set global.licenseKey=a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8NRAL `"
+        )
+        .is_empty()
+    );
+    assert_secret_span(
+        &g,
+        " --set global.licenseKey=033f2f2072ca3f2cb2ec39019fa9e49cd640NRAL `",
+        "033f2f2072ca3f2cb2ec39019fa9e49cd640NRAL",
+    );
     // Runs of one character stay placeholders.
     assert!(
         secret_ids(

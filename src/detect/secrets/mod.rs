@@ -296,6 +296,31 @@ fn windows(hits: &[Range<usize>], len: usize, text_len: usize) -> Vec<Range<usiz
     out
 }
 
+/// Whether the unquoted value at `v` of `s` is code rather than a literal: a name called
+/// (`=> as_2d_tokens(input)`, `key: ed25519.hexToDER(k)`) or a type in a declaration
+/// (`DOORACCESS: NtmsLmOperation = 9i32`).
+fn code_expression(s: &str, v: Range<usize>) -> bool {
+    if s[..v.start].ends_with(['"', '\'', '`']) {
+        return false;
+    }
+    let after = &s[v.end..];
+    let spaced = after.trim_start_matches([' ', '\t']);
+    after.starts_with('(') || (spaced.len() < after.len() && spaced.starts_with('='))
+}
+
+/// Whether a value fails the fixed format of the key its name gives: an AWS secret access key
+/// (`aws_secret_access_key`, `AWS_SECRET_KEY`) is always forty characters of base64, so a
+/// value of another length there is a test value or a fragment, and a real key is the
+/// provider rule's to find.
+fn format_mismatch(name: &str, v: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.contains("aws")
+        && name.contains("secret")
+        && !(v.len() == 40
+            && v.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+' | b'=')))
+}
+
 /// The length of the value `v` up to the next parameter of a query string, if one follows
 /// (`Qx7Lp2Wm9d&user=x` → `Qx7Lp2Wm9d`); all of `v` otherwise.
 fn query_value_len(v: &str) -> usize {
@@ -474,7 +499,33 @@ fn code_identifier(v: &str) -> bool {
             start.get_or_insert(i);
         }
     }
-    fragments >= 2 && letters > 0 && in_words * 4 >= letters * 3
+    (fragments >= 2 && letters > 0 && in_words * 4 >= letters * 3) || segmented_name(v, word)
+}
+
+/// A name of three or more parts joined by `.` or `_`, each part in one case style of code
+/// (`fs.s3.cse.kms.keyId`, `X509_pubkey_st`): `lower` or `lower2`, `UPPER` or `X509`,
+/// `Capitalized`, `camelCase`, at most twelve characters each, four digits in all, one part a
+/// word. Short parts are abbreviations there; a random token's parts mix cases (`Xk9_QwErTy`).
+fn segmented_name(v: &str, word: impl Fn(&[u8]) -> bool) -> bool {
+    let styled = |p: &str| {
+        let b = p.as_bytes();
+        let rest = &b[1..];
+        b[0].is_ascii_alphabetic()
+            && b.len() <= 12
+            && if b[0].is_ascii_uppercase() {
+                rest.iter()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                    || rest.iter().all(u8::is_ascii_lowercase)
+            } else {
+                rest.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    || (b.len() >= 3 && camel_case(p))
+            }
+    };
+    v.split(['.', '_']).count() >= 3
+        && v.split(['.', '_']).all(|p| !p.is_empty() && styled(p))
+        && v.bytes().filter(u8::is_ascii_digit).count() <= 4
+        && v.split(['.', '_']).any(|p| word(p.as_bytes()))
 }
 
 /// An identifier in camelCase or PascalCase (`searchConfluenceUsingCql`): capitals each start a
@@ -677,7 +728,25 @@ const PROVIDER_PREFIXES: &[&str] = &[
     "shpss_",
     "AKIA",
     "AIza",
+    "NRAK-",
+    "px-api-",
+    "px-dep-",
 ];
+
+/// Suffixes of provider tokens whose format a provider rule checks, like [`PROVIDER_PREFIXES`]:
+/// a New Relic license key ends in `NRAL`.
+const PROVIDER_SUFFIXES: &[&str] = &["nral"];
+
+/// Whether `v` carries a provider's prefix or suffix ([`PROVIDER_PREFIXES`],
+/// [`PROVIDER_SUFFIXES`]): a token of that provider, the provider rule's to judge.
+fn provider_marked(v: &str) -> bool {
+    PROVIDER_PREFIXES.iter().any(|p| v.starts_with(p))
+        || PROVIDER_SUFFIXES.iter().any(|x| {
+            v.len() > x.len()
+                && v.is_char_boundary(v.len() - x.len())
+                && v[v.len() - x.len()..].eq_ignore_ascii_case(x)
+        })
+}
 
 /// Whether `word` (lowercase) is a word of the assignment name `name` (`lower` is its
 /// lowercase): between separators or case changes (`token_length`, `secretName`), or ending the
@@ -1192,10 +1261,15 @@ fn identifier_like(v: &str) -> bool {
         })
 }
 
-/// A name under which a UUID is a credential (`jenkinsToken`, `npm _authToken`,
-/// `tatum_secret_key`), not a request or object id (`request_token_id`, `keyId`).
+/// A name under which a UUID is a credential (`jenkinsToken`, `HEROKU_API_KEY`,
+/// `tatum_secret_key`), not a request or object id (`request_token_id`, `keyId`). npm's tokens
+/// were UUIDs until 2021 (`npm_` and 36 characters since) and npm revoked those classic tokens
+/// in 2025, so a UUID under an npm name is no longer one.
 fn uuid_credential_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
+    if lower.contains("npm") {
+        return false;
+    }
     [
         "token", "secret", "password", "apikey", "api_key", "api-key", "auth",
     ]
@@ -1853,7 +1927,7 @@ impl Secrets {
         let v = s[found.range.clone()].trim_end_matches(['.', ',']);
         let range = found.range.start..found.range.start + v.len();
         if !plausible_value(v)
-            || PROVIDER_PREFIXES.iter().any(|p| v.starts_with(p))
+            || provider_marked(v)
             || !g.accepts(v, found.uuid_ok)
             || truncated(s, range.end)
             || self.ignored(v)
@@ -2168,6 +2242,11 @@ impl Detector for Secrets {
                             let mut value = value.range();
                             value.end = value.start + query_value_len(&s[value.clone()]);
                             let v = &s[value.clone()];
+                            if code_expression(s, value.clone())
+                                || format_mismatch(&s[name.range()], v)
+                            {
+                                return;
+                            }
                             if !s[name.end..value.start].contains(['=', ':'])
                                 && (!v.bytes().any(|c| c.is_ascii_digit())
                                     || (v.contains('/') && v.contains('.')))
