@@ -405,6 +405,35 @@ fn code_identifiers_types_and_number_literals_are_not_secrets() {
 }
 
 #[test]
+fn passwords_in_postgresql_password_file_lines_are_found() {
+    // ~/.pgpass: host:port:database:user:password, `*` as a wildcard.
+    let g = guard("");
+    for (text, secret) in [
+        (
+            "db.example.com:5432:prod:appuser:Qm7pX2vL9kW3zT",
+            "Qm7pX2vL9kW3zT",
+        ),
+        ("*:*:*:postgres:S3cr3tPg!2024\n", "S3cr3tPg!2024"),
+        (
+            "cat ~/.pgpass\nlocalhost:5433:analytics:reporter:vN4qL9zX2wR7",
+            "vN4qL9zX2wR7",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+    // Times, passwd lines, IPv6 addresses and the format's own description are not.
+    for text in [
+        "12:30:45:00:01",
+        "root:x:0:0:root:/root:/bin/bash",
+        "fe80:0:0:0:1234",
+        "host:port:database:username:password",
+        "10:5432:00:00:000000",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
 fn calls_declared_types_and_dotted_or_underscored_names_are_code_not_secrets() {
     // Lines of installed packages (tract, windows-sys, awscli, lib2to3, npm's tuf models) that
     // the generic detector once reported.
