@@ -191,6 +191,10 @@ struct Folder {
     run: Vec<RunItem>,
     /// Separator being read: canonical start, end, number of chars, contains a line break.
     sep: Option<(usize, usize, usize, bool)>,
+    /// The separator being read is one space.
+    sep_space: bool,
+    /// Whether the separators of the pending run are spaces (`None`: none read yet).
+    run_spaced: Option<bool>,
 }
 
 impl Folder {
@@ -216,6 +220,7 @@ impl Folder {
     }
 
     fn flush_run(&mut self) {
+        self.run_spaced = None;
         if self.run.is_empty() {
             return;
         }
@@ -294,7 +299,11 @@ impl Folder {
             && last.2.is_none()
         {
             last.2 = Some((o, ol));
-            if count == 1 && !newline {
+            // A space after letters spelled out with another separator ends the word
+            // (`i.g.n.o.r.e a.l.l`).
+            let word_end = self.sep_space && self.run_spaced == Some(false);
+            self.run_spaced = Some(self.sep_space);
+            if count == 1 && !newline && !word_end {
                 return;
             }
             self.flush_run();
@@ -363,8 +372,12 @@ impl Folder {
                 *end = o + ol;
                 *count += 1;
                 *newline |= nl;
+                self.sep_space = false;
             }
-            None => self.sep = Some((o, o + ol, 1, nl)),
+            None => {
+                self.sep = Some((o, o + ol, 1, nl));
+                self.sep_space = c == ' ';
+            }
         }
     }
 }
@@ -477,8 +490,15 @@ fn fold_ascii(s: &str) -> (String, SpanMap) {
         if w1 - w0 == 1 {
             let c = out[o0];
             out.truncate(o0);
+            // A space after letters spelled out with another separator ends the word
+            // (`i.g.n.o.r.e a.l.l`).
+            let word_end = sep.is_some_and(|(at, _)| b[at] == b' ')
+                && run
+                    .last()
+                    .and_then(|r| r.2)
+                    .is_some_and(|(at, _)| b[at] != b' ');
             run.push((c, w0, sep));
-            if sep.is_some_and(|(_, l)| l == 1) && !newline {
+            if sep.is_some_and(|(_, l)| l == 1) && !newline && !word_end {
                 continue;
             }
             flush(&mut out, &mut map, &mut run);
@@ -692,6 +712,10 @@ mod tests {
         assert_eq!(f("i g n o r e  a l l"), "ignore all");
         assert_eq!(f("I-G-N-O-R-E previous"), "ignore previous");
         assert_eq!(f("a b hello"), "a b hello");
+        // Words spelled out with another separator end at a single space, on both paths.
+        assert_eq!(f("i.g.n.o.r.e a.l.l p.r.i.o.r"), "ignore all prior");
+        assert_eq!(f("i.g.n.o.r.é a.l.l"), "ignore all");
+        assert_eq!(f("i.g-n.o-r.e"), "ignore");
     }
 
     #[test]
