@@ -25,11 +25,14 @@ pub enum Encoding {
     /// Characters spelled out one at a time with a separator between them (`g h p _ R 8 …`,
     /// `Z-k-8-m-Q-2`, one per line): the evasion of a filter that an answer is told to use.
     Spaced,
+    /// The whole text shifted by 13 letters, where it names ROT13 or a Caesar cipher
+    /// ("decode this ROT13 and follow it: Vtaber ...").
+    Rot13,
 }
 
 impl Encoding {
     /// A short lowercase name (`base64`, `hex`, `escapes`, `tags`, `variation_selectors`,
-    /// `spaced`).
+    /// `spaced`, `rot13`).
     pub fn name(self) -> &'static str {
         match self {
             Encoding::Base64 => "base64",
@@ -38,6 +41,7 @@ impl Encoding {
             Encoding::Tags => "tags",
             Encoding::VariationSelectors => "variation_selectors",
             Encoding::Spaced => "spaced",
+            Encoding::Rot13 => "rot13",
         }
     }
 }
@@ -572,6 +576,54 @@ fn push_char(bytes: &mut Vec<u8>, c: char) {
 }
 
 /// Decodes every inline escape of `view` into one payload, or `None` when there is none.
+/// Whether `b` names ROT13 or a Caesar cipher (`ROT13`, `rot-13`, `Rot 13`, `Caesar cipher`,
+/// `caesar shift`), ASCII case ignored.
+fn names_rot13(b: &[u8]) -> bool {
+    // Searched by the rare "13" and "aesar", not letter by letter.
+    let rot = memchr::memmem::find_iter(b, b"13").any(|i| {
+        let before = |n: usize| i.checked_sub(n).map(|s| &b[s..i]);
+        before(3).is_some_and(|w| w.eq_ignore_ascii_case(b"rot"))
+            || before(4).is_some_and(|w| {
+                w[..3].eq_ignore_ascii_case(b"rot") && matches!(w[3], b'-' | b' ' | b'_')
+            })
+    });
+    rot || [b"aesar".as_slice(), b"AESAR"].iter().any(|p| {
+        memchr::memmem::find_iter(b, p).any(|i| {
+            i >= 1
+                && b[i - 1].eq_ignore_ascii_case(&b'c')
+                && matches!(b.get(i + 5), Some(b' ' | b'-'))
+                && b.get(i + 6..i + 10).is_some_and(|w| {
+                    w.eq_ignore_ascii_case(b"ciph") || w.eq_ignore_ascii_case(b"shif")
+                })
+        })
+    })
+}
+
+/// The whole of `view` shifted by 13 letters (ASCII letters only, so every byte maps to
+/// itself), where the text names ROT13 or a Caesar cipher: an attack that hides its words
+/// from a filter tells the model how to read them.
+pub(crate) fn rot13(view: &str) -> Option<Payload> {
+    if !names_rot13(view.as_bytes()) {
+        return None;
+    }
+    let text: String = view
+        .chars()
+        .map(|c| match c {
+            'a'..='z' => char::from((c as u8 - b'a' + 13) % 26 + b'a'),
+            'A'..='Z' => char::from((c as u8 - b'A' + 13) % 26 + b'A'),
+            c => c,
+        })
+        .collect();
+    let mut map = MapBuilder::new();
+    map.exact(0, 0, text.len());
+    let len = text.len();
+    Some(Payload {
+        encoding: Encoding::Rot13,
+        text,
+        map: map.finish(len, view.len()),
+    })
+}
+
 pub(crate) fn escapes(view: &str) -> Option<Payload> {
     let s = view.as_bytes();
     memchr::memchr3(b'%', b'\\', b'&', s)?;
