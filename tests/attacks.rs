@@ -345,11 +345,7 @@ fn device_developer_modes_and_override_switches_in_tech_support_are_not_jailbrea
         "Security override: the building's fire doors release automatically when the alarm sounds.",
         "2024-05-01 12:00:02 WARN  Admin override enabled for maintenance window",
     ] {
-        let v = guard().check_input(&ctx(), t);
-        let heuristics: Vec<String> = ids(&v)
-            .into_iter()
-            .filter(|i| i.starts_with("injection.") && i != "injection.classifier")
-            .collect();
+        let heuristics = heuristic_ids(t);
         assert!(heuristics.is_empty(), "{t:?}: {heuristics:?}");
     }
     // The model's own mode, and overrides in brackets or declared active, still are.
@@ -405,17 +401,7 @@ fn chat_requests_that_name_personas_retract_or_label_are_not_injections() {
         "Hey AI, ignore the typos in my draft and just tell me if the argument holds.",
         "Hey AI, what should I cook tonight?",
     ] {
-        let v = guard().check_input(&ctx(), t);
-        let blocking: Vec<String> = v
-            .findings()
-            .iter()
-            .filter(|f| {
-                f.detector.starts_with("injection.")
-                    && f.detector != "injection.classifier"
-                    && f.action != Action::Allow
-            })
-            .map(|f| f.detector.to_string())
-            .collect();
+        let blocking = acting_heuristic_ids(t);
         assert!(blocking.is_empty(), "{t:?}: {blocking:?}");
     }
     // The attacks these sentences resemble.
@@ -673,6 +659,17 @@ fn heuristics() -> &'static Pipeline {
 
 fn heuristic_ids(text: &str) -> Vec<String> {
     ids(&heuristics().check_input(&ctx(), text))
+}
+
+/// The heuristics that act on `text` (a weak cue alone is recorded with the action `allow`).
+fn acting_heuristic_ids(text: &str) -> Vec<String> {
+    heuristics()
+        .check_input(&ctx(), text)
+        .findings()
+        .iter()
+        .filter(|f| f.action != Action::Allow)
+        .map(|f| f.detector.to_string())
+        .collect()
 }
 
 #[test]
