@@ -635,15 +635,30 @@ fn names_in_fields_headers_and_shipping_labels() {
         ("customer_name=Anthony Kortig&zip=10115", "Anthony Kortig"),
         ("From: Anthony Kortig <ak@example.com>", "Anthony Kortig"),
         ("Ship to: Anthony Kortig, 12 Main St", "Anthony Kortig"),
+        // Forms in other languages, accented field names included.
+        (
+            "Nom : Dupont\nPrénom : Marie\nTéléphone : 06 12 34 56 78",
+            "Marie",
+        ),
+        ("Vorname: Jürgen\nNachname: Weiß", "Jürgen"),
+        ("Vorname: Jürgen\nNachname: Weiß", "Weiß"),
+        ("Apellidos: Fernández\nNombre: Lucía", "Fernández"),
+        ("Förnamn: Astrid, Efternamn: Lindqvist", "Astrid"),
+        ("{\"cognome\": \"Bianchi\"}", "Bianchi"),
+        ("Фамилия: Иванова\nИмя: Анна", "Иванова"),
+        ("Επώνυμο: Παπαδόπουλος", "Παπαδόπουλος"),
     ] {
         assert_finds(text, Entity::Person, name);
     }
-    // Other fields, and places after `to`, are not names.
+    // Other fields, and places after `to`, are not names; `Nom` and `Nombre` also name things.
     for text in [
         "hostname: Apollo",
         "{\"username\": \"Admin\"}",
         "fname = \"Report\"",
         "I flew to Paris",
+        "Nom du produit : Tournevis",
+        "Nombre: Informe",
+        "Société : Renault",
     ] {
         assert_none(text, Entity::Person);
     }

@@ -250,11 +250,54 @@ const NAME_FIELDS: &[&str] = &[
     "beneficiaryname",
     "nameoncard",
     "lname",
+    // Other languages (first name, surname), written without accents.
+    "prenom",
+    "vorname",
+    "nachname",
+    "familienname",
+    "apellido",
+    "apellidos",
+    "cognome",
+    "sobrenome",
+    "voornaam",
+    "achternaam",
+    "nazwisko",
+    "fornavn",
+    "etternavn",
+    "efternavn",
+    "efternamn",
+    "etunimi",
+    "sukunimi",
+    "soyad",
+    "soyadi",
 ];
 
+/// [`NAME_FIELDS`] with letters outside ASCII (`Prénom`, `Förnamn`, `Фамилия`), compared folded
+/// (lowercase, accents off). Words that also name things (`nom`, `nombre`, `Name`) are not
+/// fields of a person.
+static NAME_FIELDS_OTHER: LazyLock<Vec<String>> = LazyLock::new(|| {
+    [
+        "prénom",
+        "förnamn",
+        "imię",
+        "příjmení",
+        "soyadı",
+        "фамилия",
+        "имя",
+        "отчество",
+        "прізвище",
+        "επώνυμο",
+        "επίθετο",
+    ]
+    .iter()
+    .map(|f| crate::text::fold_str(f))
+    .collect()
+});
+
 /// Whether the text right before byte `i` is a field holding a person's name and its
-/// separator: `"first_name": "`, `lastName=`, `<surname>`, `customer_name: `.
-fn name_field_before(b: &[u8], i: usize) -> bool {
+/// separator: `"first_name": "`, `lastName=`, `<surname>`, `customer_name: `, `Prénom : `.
+fn name_field_before(s: &str, i: usize) -> bool {
+    let b = s.as_bytes();
     let mut k = i;
     let floor = i.saturating_sub(6);
     while k > floor && matches!(b[k - 1], b'"' | b'\'' | b' ' | b':' | b'=' | b'>' | b'\t') {
@@ -269,6 +312,22 @@ fn name_field_before(b: &[u8], i: usize) -> bool {
         && (b[k - 1].is_ascii_alphabetic() || matches!(b[k - 1], b'_' | b'-'))
     {
         k -= 1;
+    }
+    // A letter outside ASCII in the name: the whole word, folded (`Prénom`, `Фамилия`).
+    if k > 0 && b[k - 1] >= 0x80 {
+        let start = s[..end]
+            .char_indices()
+            .rev()
+            .take(32)
+            .take_while(|(_, c)| c.is_alphabetic() || matches!(c, '_' | '-'))
+            .last()
+            .map_or(end, |(at, _)| at);
+        // Lowercased first: folding maps some capitals to Latin look-alikes (`Ε` → `e`).
+        let key: String = crate::text::fold_str(&s[start..end].to_lowercase())
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '_' | '-'))
+            .collect();
+        return NAME_FIELDS_OTHER.contains(&key) || NAME_FIELDS.contains(&key.as_str());
     }
     let mut key = [0u8; 32];
     let mut n = 0;
@@ -645,7 +704,7 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     // Glued to code punctuation: an identifier, a path, a call (but `customer_name=Ana …`).
     if i > 0
         && b"._/\\=(<[{@#$`*".contains(&b[i - 1])
-        && !(b[i - 1] == b'=' && name_field_before(b, i))
+        && !(b[i - 1] == b'=' && name_field_before(s, i))
     {
         return None;
     }
@@ -664,7 +723,7 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     };
     // A value under a field that holds a person's name (`"first_name": "Maria"`,
     // `customer_name=…`, `<lastName>…`): the field is the introduction.
-    let field = name_field_before(b, i) || (lone && table_name_column(s, i));
+    let field = name_field_before(s, i) || (lone && table_name_column(s, i));
     if lone && !field && !ends_an_introduction(s, i) {
         return None;
     }
