@@ -665,6 +665,41 @@ fn names_in_fields_headers_and_shipping_labels() {
 }
 
 #[test]
+fn street_addresses_with_house_numbers_are_locations() {
+    for (text, address) in [
+        (
+            "Please ship it to 1600 Pennsylvania Avenue NW, Washington, DC 20500.",
+            "1600 Pennsylvania Avenue NW",
+        ),
+        (
+            "Send the package to 221B Baker Street, London NW1 6XE.",
+            "221B Baker Street",
+        ),
+        ("I live at Hauptstraße 5, 10115 Berlin.", "Hauptstraße 5"),
+        ("Ci vediamo in Via Roma 10, Milano.", "Via Roma 10"),
+        (
+            "Mi dirección es Calle de Alcalá 42, Madrid.",
+            "Calle de Alcalá 42",
+        ),
+        ("Bezorgen op Kalverstraat 12, Amsterdam", "Kalverstraat 12"),
+    ] {
+        assert_finds(text, Entity::Location, address);
+    }
+    // Numbers before capitalized words that are no street: a chapter, a list, a year, a
+    // product; a street word alone.
+    for text in [
+        "Chapter 3 Way Forward",
+        "Top 10 Court Cases of the year",
+        "In 1990 Oxford Street was busy.",
+        "Windows 10 Home Edition",
+        "Die Hauptstraße ist lang.",
+        "Platz 1 für das Team.",
+    ] {
+        assert_none(text, Entity::Location);
+    }
+}
+
+#[test]
 fn birth_dates_with_month_names_of_other_languages_and_glued_labels() {
     for (text, date) in [
         ("geboren am 14. März 1985 in Köln", "14. März 1985"),

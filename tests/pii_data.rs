@@ -5,6 +5,7 @@
 //! floors. Skips when the data is missing.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::PathBuf;
 
 use palisade::detect::pii::{Entity, Pii, PiiConfig};
@@ -55,6 +56,8 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
     let mut counts: BTreeMap<&'static str, Counts> = BTreeMap::new();
     let mut wnut = Counts::default();
     let mut noted = Counts::default();
+    // Labelled street addresses, and those a redacted location finding overlaps.
+    let (mut addresses_total, mut addresses_found) = (0usize, 0usize);
     for file in [
         "presidio_research_synth_v2.jsonl",
         "presidio_research_generated_large.jsonl",
@@ -98,6 +101,19 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
                     Some((bs, be))
                 })
                 .collect();
+            if !person_only {
+                let found: Vec<Range<usize>> = pii
+                    .recognize(t)
+                    .into_iter()
+                    .filter(|(e, _, score)| *e == Entity::Location && *score >= 0.5)
+                    .map(|(_, r, _)| r)
+                    .collect();
+                addresses_total += addresses.len();
+                addresses_found += addresses
+                    .iter()
+                    .filter(|&&(s, z)| found.iter().any(|r| r.start < z && s < r.end))
+                    .count();
+            }
             // Locations noted under the threshold too (bare mentions, `trip to …`).
             if !person_only {
                 let mut used = vec![false; gold.len()];
@@ -247,6 +263,12 @@ fn pii_precision_and_recall_per_type_do_not_regress() {
         noted.fp,
         noted.fn_
     );
+    eprintln!("street addresses with a location finding: {addresses_found} of {addresses_total}");
+    if addresses_total > 0 && addresses_found * 100 < addresses_total * 20 {
+        failures.push(format!(
+            "street addresses found {addresses_found} of {addresses_total}, under 20%"
+        ));
+    }
     // Locations too (a city inside a presidio ADDRESS span is not scored).
     if let Some(p) = counts.get("location")
         && precision(p) < 0.95

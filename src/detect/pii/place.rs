@@ -11,6 +11,7 @@
 //! someone.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use super::words::WordSet;
@@ -367,6 +368,173 @@ fn after_address(s: &str, i: usize) -> bool {
         let word = |x: &str| x.chars().next().is_some_and(char::is_alphabetic);
         (num(w[0]) && word(w[1])) || (word(w[0]) && num(w[1]))
     })
+}
+
+/// Street types that end a street's name after a house number (`1600 Pennsylvania Avenue`).
+const STREET_TYPES: &[&str] = &[
+    "street",
+    "st",
+    "avenue",
+    "ave",
+    "road",
+    "rd",
+    "boulevard",
+    "blvd",
+    "lane",
+    "ln",
+    "drive",
+    "dr",
+    "court",
+    "ct",
+    "way",
+    "place",
+    "pl",
+    "terrace",
+    "square",
+    "sq",
+    "parkway",
+    "pkwy",
+    "highway",
+    "hwy",
+    "circle",
+    "crescent",
+    "close",
+    "gardens",
+    "grove",
+    "row",
+    "mews",
+];
+
+/// Endings of one-word street names followed by the house number (`Hauptstraße 5`,
+/// `Kalverstraat 12`, `Drottninggatan 5`).
+const STREET_ENDINGS: &[&str] = &[
+    "straße", "strasse", "gasse", "allee", "platz", "damm", "ufer", "straat", "laan", "gracht",
+    "plein", "gatan", "vägen", "gade", "gata", "veien", "vej",
+];
+
+/// Words that open a street's name followed by its house number (`Via Roma 10`,
+/// `Calle Mayor 5, Madrid`, `Rua Augusta 100`).
+const STREET_OPENERS: &[&str] = &[
+    "via",
+    "viale",
+    "corso",
+    "piazza",
+    "calle",
+    "avenida",
+    "rua",
+    "carrer",
+    "plaza",
+    "rue",
+    "boulevard",
+    "chemin",
+    "ulica",
+    "ul",
+];
+
+/// A street address whose street name starts at byte `i` (a capitalized word): a house number
+/// before it and a street type after one to three capitalized words (`1600 Pennsylvania Avenue
+/// NW`, `221B Baker Street`), a one-word street with a German, Dutch or Scandinavian ending and
+/// its number (`Hauptstraße 5`), or a street word of a Romance or Slavic language, its name
+/// and the number (`Via Roma 10`). The range covers the number too. Four-digit numbers that
+/// read as years (`in 1990 Oxford Street …`) are no house numbers.
+pub(crate) fn street_address_at(s: &str, i: usize) -> Option<Range<usize>> {
+    let b = s.as_bytes();
+    let number_after = |k: usize| {
+        let d = b[k..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let mut e = k + d;
+        if e < b.len()
+            && b[e].is_ascii_lowercase()
+            && b.get(e + 1).is_none_or(|c| !c.is_ascii_alphanumeric())
+        {
+            e += 1;
+        }
+        ((1..=5).contains(&d) && b.get(e).is_none_or(|c| !c.is_ascii_alphanumeric())).then_some(e)
+    };
+    let first_end = word_end(s, i);
+    let first = s[i..first_end].trim_end_matches('.');
+    // `Hauptstraße 5` (checked only before a digit: no allocation for most words).
+    if b.get(first_end) == Some(&b' ')
+        && b.get(first_end + 1).is_some_and(u8::is_ascii_digit)
+        && let Some(end) = number_after(first_end + 1)
+    {
+        let lower = first.to_lowercase();
+        if STREET_ENDINGS
+            .iter()
+            .any(|e| lower.len() > e.len() && lower.ends_with(e))
+        {
+            return Some(i..end);
+        }
+    }
+    // `Via Roma 10`, `Calle de Alcalá 42`.
+    if STREET_OPENERS.iter().any(|o| first.eq_ignore_ascii_case(o)) {
+        let mut k = first_end;
+        for _ in 0..5 {
+            if b.get(k) != Some(&b' ') {
+                return None;
+            }
+            if let Some(end) = number_after(k + 1) {
+                return (k > first_end).then_some(i..end);
+            }
+            let e = word_end(s, k + 1);
+            if e == k + 1 {
+                return None;
+            }
+            k = e;
+        }
+        return None;
+    }
+    // `1600 Pennsylvania Avenue NW`: the house number before the name.
+    let mut d = i;
+    if d < 2 || b[d - 1] != b' ' {
+        return None;
+    }
+    d -= 1;
+    let mut n0 = d;
+    if n0 > 0 && b[n0 - 1].is_ascii_uppercase() {
+        n0 -= 1;
+    }
+    let digits_end = n0;
+    while n0 > 0 && b[n0 - 1].is_ascii_digit() {
+        n0 -= 1;
+    }
+    let digits = digits_end - n0;
+    if !(1..=5).contains(&digits)
+        || (n0 > 0
+            && (b[n0 - 1].is_ascii_alphanumeric() || matches!(b[n0 - 1], b'.' | b'-' | b'/')))
+        || (digits == 4 && matches!(&b[n0..n0 + 2], b"18" | b"19" | b"20"))
+    {
+        return None;
+    }
+    // The street type: the second to fourth capitalized word.
+    let mut words = 1;
+    let mut end = first_end;
+    while words < 4 {
+        if b.get(end) != Some(&b' ') || !b.get(end + 1).is_some_and(u8::is_ascii_uppercase) {
+            return None;
+        }
+        let start = end + 1;
+        end = word_end(s, start);
+        words += 1;
+        let w = s[start..end].trim_end_matches('.').to_ascii_lowercase();
+        if STREET_TYPES.contains(&w.as_str()) {
+            let mut stop = end;
+            // A compass point after the type (`Avenue NW`).
+            let rest = &s[end..];
+            for dir in [" NW", " NE", " SW", " SE", " N", " S", " E", " W"] {
+                if rest.starts_with(dir)
+                    && rest
+                        .as_bytes()
+                        .get(dir.len())
+                        .is_none_or(|c| !c.is_ascii_alphanumeric())
+                {
+                    stop = end + dir.len();
+                    break;
+                }
+            }
+            return Some(n0..stop);
+        }
+    }
+    None
 }
 
 /// Whether `w` (one word, any case) is the name of a country, region or city of the list.

@@ -267,6 +267,14 @@ impl Scan<'_> {
                                 .is_some_and(char::is_alphanumeric))
                         && s[i..].chars().next().is_some_and(char::is_uppercase) =>
                 {
+                    if self.on(Entity::Location)
+                        && let Some(r) = super::place::street_address_at(s, i)
+                    {
+                        let end = r.end;
+                        self.push(out, Entity::Location, r, 0.85);
+                        i = end;
+                        continue;
+                    }
                     let person = self
                         .on(Entity::Person)
                         .then(|| person::person_at(s, i))
@@ -386,6 +394,14 @@ impl Scan<'_> {
             && let Some(end) = month_date(s, i)
         {
             self.push(out, Entity::DateOfBirth, i..end, 0.85);
+        }
+        if out.len() == before
+            && self.on(Entity::Location)
+            && let Some(r) = super::place::street_address_at(s, i)
+        {
+            let end = r.end;
+            self.push(out, Entity::Location, r, 0.85);
+            return end;
         }
         if out.len() == before
             && self.on(Entity::Person)
