@@ -439,6 +439,26 @@ const STREET_OPENERS: &[&str] = &[
 /// read as years (`in 1990 Oxford Street …`) are no house numbers.
 pub(crate) fn street_address_at(s: &str, i: usize) -> Option<Range<usize>> {
     let b = s.as_bytes();
+    // Most capitalized words are none of the three forms: ruled out on a few bytes.
+    let ascii_end = i + b[i..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    let ending = match b.get(ascii_end) {
+        Some(&c) if c >= 0x80 => true,
+        Some(b' ') => b.get(ascii_end + 1).is_some_and(u8::is_ascii_digit),
+        _ => false,
+    };
+    let opener = STREET_OPENERS
+        .iter()
+        .any(|o| b[i..ascii_end].eq_ignore_ascii_case(o.as_bytes()));
+    let numbered = i >= 2
+        && b[i - 1] == b' '
+        && (b[i - 2].is_ascii_digit()
+            || (i >= 3 && b[i - 2].is_ascii_uppercase() && b[i - 3].is_ascii_digit()));
+    if !(ending || opener || numbered) {
+        return None;
+    }
     let number_after = |k: usize| {
         let d = b[k..].iter().take_while(|c| c.is_ascii_digit()).count();
         let mut e = k + d;
@@ -466,7 +486,7 @@ pub(crate) fn street_address_at(s: &str, i: usize) -> Option<Range<usize>> {
         }
     }
     // `Via Roma 10`, `Calle de Alcalá 42`.
-    if STREET_OPENERS.iter().any(|o| first.eq_ignore_ascii_case(o)) {
+    if opener {
         let mut k = first_end;
         for _ in 0..5 {
             if b.get(k) != Some(&b' ') {

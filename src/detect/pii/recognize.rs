@@ -396,6 +396,7 @@ impl Scan<'_> {
             self.push(out, Entity::DateOfBirth, i..end, 0.85);
         }
         if out.len() == before
+            && word[0].is_ascii_uppercase()
             && self.on(Entity::Location)
             && let Some(r) = super::place::street_address_at(s, i)
         {
