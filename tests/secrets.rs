@@ -1036,6 +1036,47 @@ fn arn_and_account_id_leaked_in_an_answer_are_recorded() {
 }
 
 #[test]
+fn rds_endpoints_need_the_account_id_label_of_a_real_endpoint() {
+    // RDS, Aurora and RDS Proxy endpoints carry a 12-character id of the account and region
+    // before the region; a host with a word in its place is a placeholder of a tutorial.
+    let g = guard("");
+    for (text, host) in [
+        (
+            "DB_HOST=orders.c7hgmkfqcg3y.eu-west-1.rds.amazonaws.com",
+            "orders.c7hgmkfqcg3y.eu-west-1.rds.amazonaws.com",
+        ),
+        (
+            "host: prod.cluster-ro-c7hgmkfqcg3y.us-east-1.rds.amazonaws.com",
+            "prod.cluster-ro-c7hgmkfqcg3y.us-east-1.rds.amazonaws.com",
+        ),
+        (
+            "jdbc:mysql://app-proxy.proxy-c7hgmkfqcg3y.us-west-2.rds.amazonaws.com:3306/app",
+            "app-proxy.proxy-c7hgmkfqcg3y.us-west-2.rds.amazonaws.com",
+        ),
+    ] {
+        let v = g.check_input(&Context::new(), text);
+        assert!(
+            v.findings()
+                .iter()
+                .any(|f| f.detector == "identifier.aws_host" && &text[f.span.clone()] == host),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
+    for text in [
+        "string backend_host = \"amazon-subdomain-for-database.string.us-east-1.rds.amazonaws.com\";",
+        "host = mydb.example.us-east-1.rds.amazonaws.com",
+        "Endpoints end in .rds.amazonaws.com",
+    ] {
+        assert!(
+            secret_ids(&g, text).is_empty(),
+            "{text}: {:?}",
+            secret_ids(&g, text)
+        );
+    }
+}
+
+#[test]
 fn aws_managed_policy_arns_and_placeholder_tenants_are_not_identifiers() {
     let g = guard("");
     for text in [
@@ -1068,8 +1109,7 @@ fn a_secret_wins_over_an_identifier_on_the_same_span() {
     // A URI with a password and an RDS host: the password is the finding that acts, the host
     // next to it a separate identifier that never covers the password.
     let g = guard("");
-    let text =
-        "postgres://admin:Xq7pL2vN9sR4@db1.cluster-abc123.us-east-1.rds.amazonaws.com:5432/app";
+    let text = "postgres://admin:Xq7pL2vN9sR4@db1.cluster-c7hgmkfqcg3y.us-east-1.rds.amazonaws.com:5432/app";
     let v = g.check_input(&Context::new(), text);
     assert_eq!(v.action(), Action::Redact);
     let spans: Vec<(&str, &str)> = v
