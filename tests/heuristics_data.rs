@@ -1,6 +1,7 @@
 //! The heuristic layer against the labelled injection data in `../shared/data/injection`:
 //! at most 1% of benign rows (hard negatives included) may be flagged; recall per source is
-//! printed (run with `--nocapture` to see it). Skips when the data is missing.
+//! printed (run with `--nocapture` to see it). Rows of the indirect sources (documents) are
+//! checked as tool results, the others as input. Skips when the data is missing.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -22,6 +23,7 @@ fn heuristics_flag_at_most_one_percent_of_benign_rows() {
     // The heuristics alone: the classifier has its own evaluation (`palisade eval`).
     let mut config = palisade::Config::default();
     config.checks.input.retain(|d| d != "classifier");
+    config.checks.tool_result.retain(|d| d != "classifier");
     let guard = Pipeline::from_config(&config).unwrap();
     let ctx = Context::new();
     // (file, label) -> (rows, flagged)
@@ -47,7 +49,12 @@ fn heuristics_flag_at_most_one_percent_of_benign_rows() {
             let (Some(text), Some(label)) = (row["text"].as_str(), row["label"].as_i64()) else {
                 continue;
             };
-            let v = guard.check_input(&ctx, text);
+            // Documents with injections hidden in them arrive as tool results.
+            let v = if name.contains("indirect") {
+                guard.check_tool_result(&ctx, text)
+            } else {
+                guard.check_input(&ctx, text)
+            };
             let flagged = !v.is_allowed() || v.is_blocked();
             let e = stats.entry((name.clone(), label)).or_default();
             e.0 += 1;

@@ -54,6 +54,11 @@ pub struct RuleDef {
     /// word order and inflection a fixed phrase cannot follow).
     #[serde(default)]
     pub near: Vec<NearDef>,
+    /// The checks the rule runs on (`input`, `output`, `tool_result`, `tool_call`); all when
+    /// empty. Text that tells an agent to act before it answers is a request from a user and
+    /// an injection from a retrieved document.
+    #[serde(default)]
+    pub kinds: Vec<crate::CheckKind>,
 }
 
 /// A set of stem groups of a rule: the rule fires where one stem of every group occurs, each
@@ -149,6 +154,8 @@ struct RuleMeta {
     id: String,
     score: f32,
     description: String,
+    /// The checks the rule runs on; all when empty.
+    kinds: Vec<crate::CheckKind>,
 }
 
 /// The heuristic injection detector (`injection`). Default action `block` at the policy
@@ -385,6 +392,7 @@ impl Heuristics {
                 canonical: vec![],
                 phrases: config.extra_phrases.clone(),
                 near: vec![],
+                kinds: vec![],
             });
         }
         Self::from_rules(defs)
@@ -488,6 +496,7 @@ impl Heuristics {
                 id: d.id,
                 score: d.score,
                 description: d.description,
+                kinds: d.kinds,
             });
         }
         let compile = |ps: &[String], ci: bool| -> Result<Option<Regex>, Error> {
@@ -722,6 +731,10 @@ impl Detector for Heuristics {
             // `again`: skip the match where this layer already has a finding of the rule over
             // an overlapping span (a near set restating what a phrase or pattern found).
             let mut hit = |rule: usize, view: &View<'_>, range: Range<usize>, again: bool| {
+                let kinds = &self.rules[rule].kinds;
+                if !kinds.is_empty() && !kinds.contains(&input.kind) {
+                    return;
+                }
                 let span = view.to_original(range.clone());
                 if again
                     && out[layer_first..].iter().any(|f| {
