@@ -28,11 +28,14 @@ pub enum Encoding {
     /// The whole text shifted by 13 letters, where it names ROT13 or a Caesar cipher
     /// ("decode this ROT13 and follow it: Vtaber ...").
     Rot13,
+    /// The whole text read backwards, where injection words written backwards occur
+    /// ("snoitcurtsni suoiverp lla erongi").
+    Reversed,
 }
 
 impl Encoding {
     /// A short lowercase name (`base64`, `hex`, `escapes`, `tags`, `variation_selectors`,
-    /// `spaced`, `rot13`).
+    /// `spaced`, `rot13`, `reversed`).
     pub fn name(self) -> &'static str {
         match self {
             Encoding::Base64 => "base64",
@@ -42,6 +45,7 @@ impl Encoding {
             Encoding::VariationSelectors => "variation_selectors",
             Encoding::Spaced => "spaced",
             Encoding::Rot13 => "rot13",
+            Encoding::Reversed => "reversed",
         }
     }
 }
@@ -619,6 +623,64 @@ pub(crate) fn rot13(view: &str) -> Option<Payload> {
     let len = text.len();
     Some(Payload {
         encoding: Encoding::Rot13,
+        text,
+        map: map.finish(len, view.len()),
+    })
+}
+
+/// Words of injections written backwards (`erongi` is "ignore"), any ASCII case.
+const REVERSED_MARKERS: &[&str] = &[
+    "erongi",
+    "drageersid",
+    "tegrof",
+    "snoitcurtsni",
+    "noitcurtsni",
+    "suoiverp",
+    "tpmorp",
+    "metsys",
+    "laever",
+    "edirrevo",
+    "snoitcirtser",
+    "senilediug",
+    "ssapyb",
+];
+
+/// The whole of `view` read backwards, where two or more different injection words written
+/// backwards occur in it ("snoitcurtsni suoiverp lla erongi"): an attack that hides its
+/// words from a filter and tells the model to read them in reverse. The layer maps as a whole
+/// to the whole view.
+pub(crate) fn reversed(view: &str) -> Option<Payload> {
+    static MARKERS: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    let ac = MARKERS
+        .get_or_init(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(REVERSED_MARKERS)
+                .ok()
+        })
+        .as_ref()?;
+    let mut seen = 0u32;
+    let mut distinct = 0;
+    for m in ac.find_iter(view) {
+        let bit = 1u32 << m.pattern().as_usize();
+        if seen & bit == 0 {
+            seen |= bit;
+            distinct += 1;
+            if distinct >= 2 {
+                break;
+            }
+        }
+    }
+    if distinct < 2 {
+        return None;
+    }
+    let text: String = view.chars().rev().collect();
+    let mut map = MapBuilder::new();
+    map.replaced(0, text.len(), 0, view.len());
+    let len = text.len();
+    Some(Payload {
+        encoding: Encoding::Reversed,
         text,
         map: map.finish(len, view.len()),
     })
