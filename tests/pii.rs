@@ -214,9 +214,18 @@ fn ip_and_mac_addresses() {
         "v1.2.3.4",
         "at 12:30:45",
         "01.02.2024",
+        // Loopback, "any", broadcast and public DNS resolvers identify no one.
+        "curl http://127.0.0.1:8080/health",
+        "bind to 0.0.0.0 and broadcast to 255.255.255.255",
+        "set the DNS server to 8.8.8.8 or 1.1.1.1",
     ] {
         assert_none(t, Entity::IpAddress);
     }
+    assert_finds(
+        "the DNS server at 8.8.8.9 answered",
+        Entity::IpAddress,
+        "8.8.8.9",
+    );
 }
 
 #[test]

@@ -897,6 +897,10 @@ impl Scan<'_> {
                     && (t.len() == 1 || !t.starts_with('0'))
             });
             if ok && b.get(range.end) != Some(&b'.') {
+                // Loopback, "any", broadcast and the public DNS resolvers are nobody's address.
+                if not_personal_ipv4(&s[range.clone()]) {
+                    return Some(range.end);
+                }
                 let score = if self.ctx(s, start, Entity::IpAddress) {
                     0.95
                 } else {
@@ -1517,6 +1521,25 @@ fn valid_ssn(d: &[u8]) -> bool {
         && !matches!(
             (area, group, serial),
             (78, 5, 1120) | (219, 9, 9999) | (123, 45, 6789)
+        )
+}
+
+/// IPv4 addresses that identify no one: loopback (`127.x.x.x`), `0.0.0.0`, the broadcast
+/// address and the public DNS resolvers of Google, Cloudflare, Quad9 and OpenDNS.
+fn not_personal_ipv4(ip: &str) -> bool {
+    ip.starts_with("127.")
+        || matches!(
+            ip,
+            "0.0.0.0"
+                | "255.255.255.255"
+                | "8.8.8.8"
+                | "8.8.4.4"
+                | "1.1.1.1"
+                | "1.0.0.1"
+                | "9.9.9.9"
+                | "149.112.112.112"
+                | "208.67.222.222"
+                | "208.67.220.220"
         )
 }
 
