@@ -501,6 +501,39 @@ const ORGANIZATION_WORDS: &[&str] = &[
     "street",
 ];
 
+/// Last words of a team, a desk or a mailbox rather than a person (`Author: Dev Team`,
+/// `From: Billing Support`, `GitHub Notifications`); none is a common surname.
+const GROUP_WORDS: &[&str] = &[
+    "team",
+    "teams",
+    "support",
+    "desk",
+    "helpdesk",
+    "department",
+    "dept",
+    "notifications",
+    "notification",
+    "alerts",
+    "bot",
+    "service",
+    "services",
+    "group",
+    "crew",
+    "squad",
+    "committee",
+    "office",
+    "admin",
+    "administrator",
+    "noreply",
+    "operations",
+    "ops",
+    "engineering",
+    "marketing",
+    "billing",
+    "infrastructure",
+    "devops",
+];
+
 /// Lowercase words inside a name, before the surname.
 const PARTICLES: &[&str] = &[
     "van", "de", "der", "den", "von", "zu", "da", "di", "del", "della", "dos", "das", "do", "du",
@@ -830,6 +863,7 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
         .to_lowercase();
     if NOT_PERSON_AFTER.contains(&last_word.as_str())
         || NOT_PERSON_AFTER.contains(&next_word.as_str())
+        || GROUP_WORDS.contains(&last_word.as_str())
     {
         return None;
     }
