@@ -643,6 +643,14 @@ fn names_in_fields_headers_and_shipping_labels() {
         ("<lastName>Kortig</lastName>", "Kortig"),
         ("customer_name=Anthony Kortig&zip=10115", "Anthony Kortig"),
         ("From: Anthony Kortig <ak@example.com>", "Anthony Kortig"),
+        (
+            "From: \"Kowalski, Anna\" <anna.kowalski@firma.pl>",
+            "Kowalski, Anna",
+        ),
+        (
+            "Cc: \"De Vries, Jan-Peter\" <jp@acme.nl>, team@acme.nl",
+            "De Vries, Jan-Peter",
+        ),
         ("Ship to: Anthony Kortig, 12 Main St", "Anthony Kortig"),
         // Forms in other languages, accented field names included.
         (
@@ -672,6 +680,7 @@ fn names_in_fields_headers_and_shipping_labels() {
         "Author: Dev Team <dev@acme.io>",
         "From: Billing Support <billing@acme.io>",
         "Assignee: Platform Ops",
+        "From: \"Billing, Support\" <b@acme.io> and \"Sales, EMEA\" in text",
     ] {
         assert_none(text, Entity::Person);
     }

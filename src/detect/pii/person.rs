@@ -732,6 +732,38 @@ static INTRO_ENDS: LazyLock<WordSet> = LazyLock::new(|| {
 });
 
 /// A person name starting at byte `i` (a word start): the span's end and its score.
+/// The display name of a mail header written surname first, in quotes before the address
+/// (`"Kowalski, Anna" <anna.kowalski@firma.pl>`, as Outlook writes them): the end of
+/// `Kowalski, Anna` when the word at `i` opens one.
+fn quoted_surname_first(s: &str, i: usize) -> Option<usize> {
+    if i == 0 || s.as_bytes()[i - 1] != b'"' {
+        return None;
+    }
+    let rest = &s[i..];
+    let close = rest.find('"').filter(|&k| k <= 80)?;
+    let (surname, given) = rest[..close].split_once(", ")?;
+    // Capitalized words (not all capitals), no team or mailbox word (`"Billing, Support"`).
+    let capitalized_words = |t: &str| {
+        !t.is_empty()
+            && t.split([' ', '-']).all(|w| {
+                let mut c = w.chars();
+                c.next().is_some_and(char::is_uppercase)
+                    && c.clone().any(char::is_lowercase)
+                    && c.all(|c| c.is_alphabetic() || c == '\'' || c == '.')
+                    && !GROUP_WORDS.contains(&w.to_lowercase().as_str())
+            })
+    };
+    let address = rest[close + 1..].strip_prefix(" <")?;
+    let at = address.find('>').filter(|&k| k <= 254)?;
+    (capitalized_words(surname)
+        && capitalized_words(given)
+        && surname.split(' ').count() <= 3
+        && given.split(' ').count() <= 2
+        && address[..at].contains('@')
+        && !address[..at].contains(' '))
+    .then_some(i + close)
+}
+
 pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     let b = s.as_bytes();
     // Glued to code punctuation: an identifier, a path, a call (but `customer_name=Ana …`).
@@ -740,6 +772,9 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
         && !(b[i - 1] == b'=' && name_field_before(s, i))
     {
         return None;
+    }
+    if let Some(end) = quoted_surname_first(s, i) {
+        return Some((end, 0.85));
     }
     // A lone word (the next one is not capitalized) is a name only after an introduction:
     // decided here for ASCII words, before any lookup.
