@@ -704,6 +704,16 @@ fn street_addresses_with_house_numbers_are_locations() {
             "Calle de Alcalá 42",
         ),
         ("Bezorgen op Kalverstraat 12, Amsterdam", "Kalverstraat 12"),
+        (
+            "J'habite au 12 rue de la Paix, 75002 Paris.",
+            "12 rue de la Paix",
+        ),
+        (
+            "Livraison : 5, avenue des Champs-Élysées",
+            "5, avenue des Champs-Élysées",
+        ),
+        ("au 27 bis rue Victor Hugo, Lyon", "27 bis rue Victor Hugo"),
+        ("RDV au 3 place d'Italie", "3 place d'Italie"),
     ] {
         assert_finds(text, Entity::Location, address);
     }
@@ -716,6 +726,9 @@ fn street_addresses_with_house_numbers_are_locations() {
         "Windows 10 Home Edition",
         "Die Hauptstraße ist lang.",
         "Platz 1 für das Team.",
+        "Il y a 12 rues de la ville",
+        "le 14 juillet place de la Concorde",
+        "version 2 route Alpha",
     ] {
         assert_none(text, Entity::Location);
     }

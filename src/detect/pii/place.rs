@@ -457,7 +457,12 @@ pub(crate) fn street_address_at(s: &str, i: usize) -> Option<Range<usize>> {
         && (b[i - 2].is_ascii_digit()
             || (i >= 3 && b[i - 2].is_ascii_uppercase() && b[i - 3].is_ascii_digit()));
     if !(ending || opener || numbered) {
-        return None;
+        // `12 rue de la Paix`: a French number and lowercase street word before the name.
+        return (i >= 6
+            && matches!(b[i - 1], b' ' | b'\'')
+            && b[i.saturating_sub(40)..i].iter().any(u8::is_ascii_digit))
+        .then(|| french_street(s, i))
+        .flatten();
     }
     let number_after = |k: usize| {
         let d = b[k..].iter().take_while(|c| c.is_ascii_digit()).count();
@@ -555,6 +560,68 @@ pub(crate) fn street_address_at(s: &str, i: usize) -> Option<Range<usize>> {
         }
     }
     None
+}
+
+/// Lowercase French street words written after the house number (`12 rue de la Paix`).
+const FRENCH_STREETS: &[&str] = &[
+    "rue",
+    "avenue",
+    "av.",
+    "boulevard",
+    "bd",
+    "chemin",
+    "allée",
+    "impasse",
+    "quai",
+    "place",
+];
+
+/// A French street address whose name starts at `i` (a capitalized word): house number
+/// (`12`, `27 bis`, `5,`), a lowercase street word, `de`, `de la`, `du`, `des`, `d'` or
+/// `de l'`, then the name (`12 rue de la Paix`, `5, avenue des Champs-Élysées`,
+/// `8 rue Victor Hugo`).
+fn french_street(s: &str, i: usize) -> Option<Range<usize>> {
+    let b = s.as_bytes();
+    let mut k = i;
+    // The particle, if any, and the space before it.
+    for p in ["de la ", "de l'", "des ", "du ", "de ", "d'"] {
+        if s[..k].ends_with(p) {
+            k -= p.len();
+            if b.get(k.wrapping_sub(1)) != Some(&b' ') {
+                return None;
+            }
+            break;
+        }
+    }
+    let before_name = s[..k].strip_suffix(' ')?;
+    let street = FRENCH_STREETS.iter().find(|w| before_name.ends_with(*w))?;
+    let mut rest = before_name[..before_name.len() - street.len()].strip_suffix(' ')?;
+    rest = rest.strip_suffix(',').unwrap_or(rest);
+    for suffix in [" bis", " ter"] {
+        rest = rest.strip_suffix(suffix).unwrap_or(rest);
+    }
+    let digits = rest.bytes().rev().take_while(u8::is_ascii_digit).count();
+    let start = rest.len() - digits;
+    if !(1..=4).contains(&digits)
+        || rest[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '/'))
+    {
+        return None;
+    }
+    // The name: up to three capitalized words, joined by spaces or hyphens.
+    let mut end = word_end(s, i);
+    for _ in 0..2 {
+        match s[end..].chars().next() {
+            Some(' ' | '-') if s[end + 1..].chars().next().is_some_and(char::is_uppercase) => {
+                end = word_end(s, end + 1);
+            }
+            _ => break,
+        }
+    }
+    let end = s[..end].trim_end_matches('.').len();
+    Some(start..end)
 }
 
 /// Whether `w` (one word, any case) is the name of a country, region or city of the list.
