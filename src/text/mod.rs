@@ -282,26 +282,16 @@ impl<'a> Text<'a> {
             if config.decode_spaced && !self.layers[index].spelled() {
                 decode::spaced(view, MIN_SPELLED_CHARS, &mut payloads);
             }
+            // The shifted and the reversed text are not read again the same way.
+            let decoded_as = |e: Encoding| matches!(self.layers[index].origin, Origin::Decoded { encoding, .. } if encoding == e);
             if config.decode_rot13
-                && !matches!(
-                    self.layers[index].origin,
-                    Origin::Decoded {
-                        encoding: Encoding::Rot13,
-                        ..
-                    }
-                )
+                && !decoded_as(Encoding::Rot13)
                 && let Some(p) = decode::rot13(view)
             {
                 payloads.push(p);
             }
             if config.decode_reversed
-                && !matches!(
-                    self.layers[index].origin,
-                    Origin::Decoded {
-                        encoding: Encoding::Reversed,
-                        ..
-                    }
-                )
+                && !decoded_as(Encoding::Reversed)
                 && let Some(p) = decode::reversed(view)
             {
                 payloads.push(p);
