@@ -731,7 +731,6 @@ static INTRO_ENDS: LazyLock<WordSet> = LazyLock::new(|| {
     )
 });
 
-/// A person name starting at byte `i` (a word start): the span's end and its score.
 /// The display name of a mail header written surname first, in quotes before the address
 /// (`"Kowalski, Anna" <anna.kowalski@firma.pl>`, as Outlook writes them): the end of
 /// `Kowalski, Anna` when the word at `i` opens one.
@@ -764,6 +763,7 @@ fn quoted_surname_first(s: &str, i: usize) -> Option<usize> {
     .then_some(i + close)
 }
 
+/// A person name starting at byte `i` (a word start): the span's end and its score.
 pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     let b = s.as_bytes();
     // Glued to code punctuation: an identifier, a path, a call (but `customer_name=Ana …`).
