@@ -427,12 +427,25 @@ impl Heuristics {
                         Some(g) => {
                             let re =
                                 matcher::compile("injection", &[p.as_str()], canonical, limits)?;
-                            let (set, lits) = match g {
-                                Gate::Folded(l) => (&mut ascii, l),
-                                Gate::Canonical(l) => (&mut canonical_gates, l),
-                            };
-                            for l in lits {
-                                set.entry(l).or_default().gates.push(gated.len());
+                            match g {
+                                // A literal outside ASCII can only be in text outside ASCII: it
+                                // joins the search that runs on such text alone.
+                                Gate::Folded(lits) => {
+                                    for l in lits {
+                                        let set =
+                                            if l.is_ascii() { &mut ascii } else { &mut other };
+                                        set.entry(l).or_default().gates.push(gated.len());
+                                    }
+                                }
+                                Gate::Canonical(lits) => {
+                                    for l in lits {
+                                        canonical_gates
+                                            .entry(l)
+                                            .or_default()
+                                            .gates
+                                            .push(gated.len());
+                                    }
+                                }
                             }
                             gated.push(Gated {
                                 re,
