@@ -30,6 +30,7 @@ import yaml
 from faker import Faker
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import devops  # noqa: E402
 import phrases as P  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -625,9 +626,13 @@ def main():
 
     # Technical text for dev comes from the other end of the shuffled lists.
     out["train"] += synth(a.synthetic, False)
+    # Developers' questions that quote configuration, logs and traces; policies and release notes;
+    # and injections hidden in the same carriers (devops.py).
+    out["train"] += devops.rows(rng, fake, pay, a.synthetic // 8, False, in_dev)
     docs.reverse()
     code.reverse()
     out["dev"] += synth(a.synthetic // 6, True)
+    out["dev"] += devops.rows(rng, fake, pay, a.synthetic // 40, True, in_dev)
     os.makedirs(a.out, exist_ok=True)
     for split, rows in out.items():
         rng.shuffle(rows)

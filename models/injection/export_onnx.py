@@ -24,7 +24,7 @@ from onnx import TensorProto, helper, numpy_helper
 from safetensors.numpy import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import FF, H, HEADS, checkpoint_layers, quantize_rows  # noqa: E402
+from arch import FF, H, HEADS, checkpoint_layers, quantize_rows  # noqa: E402
 
 OPSET = 20
 

@@ -32,16 +32,7 @@ from safetensors.numpy import load_file
 from safetensors.torch import save_file
 from tokenizers import Tokenizer
 
-WINDOW, STRIDE = 128, 96
-H, HEADS, LAYERS, FF = 384, 12, 6, 1536
-
-
-def quantize_rows(table):
-    """Symmetric int8 per row: what the shipped graph stores for the word embeddings."""
-    scale = np.abs(table).max(axis=1, keepdims=True) / 127.0
-    scale[scale == 0] = 1.0
-    q = np.clip(np.round(table / scale), -127, 127).astype(np.int8)
-    return q, scale.astype(np.float32)
+from arch import FF, H, HEADS, LAYERS, STRIDE, WINDOW, checkpoint_layers, pack_base, quantize_rows  # noqa: E402,F401
 
 
 class Layer(nn.Module):
@@ -120,10 +111,6 @@ def load_finetuned(model, w, pick=None):
             k = f"layers.{i}.{m.group(2)}"
         if k in own:
             own[k].copy_(torch.tensor(v.astype(np.float32)))
-
-
-def checkpoint_layers(w):
-    return 1 + max(int(k.split(".")[1]) for k in w if k.startswith("layers."))
 
 
 def windows(enc_ids, enc_offsets, cls, sep):
@@ -272,13 +259,7 @@ def main():
     else:
         q, scale = quantize_rows(w["embeddings.word_embeddings.weight"].astype(np.float32))
     if a.pack:
-        # The base in 34 MB instead of 90: int8 word table (its shipped value) and fp16 rest, for
-        # sending to a training machine; fine-tuning starts from the fp16-rounded weights.
-        from safetensors.numpy import save_file as save_np
-        packed = {k: v.astype(np.float16) for k, v in w.items() if v.dtype == np.float32 and "word_embeddings" not in k}
-        packed["embeddings.word_embeddings.q8"], packed["embeddings.word_embeddings.scale"] = q, scale
-        save_np(packed, a.pack)
-        print(f"wrote {a.pack}")
+        pack_base(w, q, scale, a.pack)
         return
     os.makedirs(a.out, exist_ok=True)
     word = q.astype(np.float32) * scale

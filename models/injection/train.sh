@@ -2,7 +2,7 @@
 # Rebuilds palisade's injection classifier from scratch: training set, fine-tuning, the distilled
 # two-layer screen, ONNX export (fp32 for tract, int8 for ONNX Runtime) and the hashes in
 # manifest.toml. Needs ../shared/data and the package registries (PyPI). On a GPU the training
-# takes about 7 minutes (2.5 for the classifier, 4 for the screen); on a 2-core CPU set STEPS and
+# takes about 6 minutes (2.5 for the classifier, 3 for the screen); on a 2-core CPU set STEPS and
 # SCREEN_STEPS (defaults there 1500 and 400).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,7 +18,7 @@ python3 train.py --base "$BASE/model.safetensors" --tokenizer "$BASE/tokenizer.j
 # The screen: two layers (the classifier's first and last) distilled from the classifier.
 python3 train.py --base "$BASE/model.safetensors" --tokenizer "$BASE/tokenizer.json" \
   --train work/train.jsonl --dev work/dev.jsonl --out work/screen --device "$DEVICE" --max-steps "$SCREEN_STEPS" \
-  --layers 2 --epochs 6 --init work/run/finetuned.safetensors --teacher work/run/finetuned.safetensors
+  --layers 2 --epochs 5 --init work/run/finetuned.safetensors --teacher work/run/finetuned.safetensors
 cp "$BASE/tokenizer.json" tokenizer.json
 python3 export_onnx.py --base "$BASE/model.safetensors" --finetuned work/run/finetuned.safetensors
 python3 export_onnx.py --base "$BASE/model.safetensors" --finetuned work/screen/finetuned.safetensors --name screen
