@@ -779,3 +779,28 @@ fn names_in_table_columns_named_for_a_person() {
     assert_none("name,price\nWidget,9.99", Entity::Person);
     assert_none("product,owner_team\nApollo,Platform", Entity::Person);
 }
+
+#[test]
+fn names_that_begin_like_a_function_word_are_still_names() {
+    // The recognizer skips capitalized function words (`We`, `Please`, `An`…) before it looks
+    // for names and places: a name that starts with the same letters, or a surname spelled the
+    // same, must not be lost to that shortcut.
+    for (text, value) in [
+        ("Name:    Anđa Tomić", "Anđa Tomić"),
+        ("My name is A'isha Khan", "A'isha Khan"),
+        ("Name: Ok Kim", "Ok Kim"),
+        ("Name: He Jiankui", "He Jiankui"),
+        ("Name: Will Smith", "Will Smith"),
+        ("Please call Maria Silva at home", "Maria Silva"),
+        ("Could Maria Silva call me?", "Maria Silva"),
+    ] {
+        assert_finds(text, Entity::Person, value);
+    }
+    assert_finds("We moved to Porto last year", Entity::Location, "Porto");
+    assert_finds("I live in Lisbon, Portugal", Entity::Location, "Lisbon");
+    // The function words themselves are no names.
+    assert_none(
+        "We like hiking. Could you help? Please hurry.",
+        Entity::Person,
+    );
+}

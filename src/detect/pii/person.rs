@@ -337,8 +337,14 @@ fn name_field_before(s: &str, i: usize) -> bool {
             n += 1;
         }
     }
-    std::str::from_utf8(&key[..n]).is_ok_and(|f| NAME_FIELDS.contains(&f))
+    // Every field name has five letters or more: the words before most capitalized words
+    // (`to`, `in`, `and`) are ruled out before any lookup.
+    n >= 5 && std::str::from_utf8(&key[..n]).is_ok_and(|f| NAME_FIELD_SET.contains(f))
 }
+
+/// [`NAME_FIELDS`] for one hash lookup (this runs before most capitalized words).
+static NAME_FIELD_SET: LazyLock<HashSet<&'static str, Fnv>> =
+    LazyLock::new(|| NAME_FIELDS.iter().copied().collect());
 
 /// Whether the word at `i` starts a cell of a delimited table (CSV, TSV, `;` or `|`) whose header,
 /// the first line of the block of lines above that hold the same separator (64 at most),

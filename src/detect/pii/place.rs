@@ -431,6 +431,10 @@ const STREET_OPENERS: &[&str] = &[
     "ul",
 ];
 
+/// [`STREET_OPENERS`], asked about without case (this runs at every capitalized word).
+static STREET_OPENER_SET: LazyLock<WordSet> =
+    LazyLock::new(|| WordSet::new(STREET_OPENERS.iter().copied()));
+
 /// A street address whose street name starts at byte `i` (a capitalized word): a house number
 /// before it and a street type after one to three capitalized words (`1600 Pennsylvania Avenue
 /// NW`, `221B Baker Street`), a one-word street with a German, Dutch or Scandinavian ending and
@@ -449,9 +453,7 @@ pub(crate) fn street_address_at(s: &str, i: usize) -> Option<Range<usize>> {
         Some(b' ') => b.get(ascii_end + 1).is_some_and(u8::is_ascii_digit),
         _ => false,
     };
-    let opener = STREET_OPENERS
-        .iter()
-        .any(|o| b[i..ascii_end].eq_ignore_ascii_case(o.as_bytes()));
+    let opener = STREET_OPENER_SET.contains(&b[i..ascii_end]);
     let numbered = i >= 2
         && b[i - 1] == b' '
         && (b[i - 2].is_ascii_digit()
@@ -642,9 +644,6 @@ pub(crate) fn place_at(s: &str, i: usize) -> Option<(usize, f32)> {
     if !cue_before(b, i) && !after_address(s, i) {
         return None;
     }
-    let (words, n) = before(s, i);
-    let words = &words[..n];
-    let w0 = words.first().copied().unwrap_or("");
     let first_end = word_end(s, i);
     let head = s[i..first_end].trim_end_matches('.');
     if head.len() < 2 || head.len() > 40 {
@@ -720,6 +719,9 @@ pub(crate) fn place_at(s: &str, i: usize) -> Option<(usize, f32)> {
         }
     }
     let (end, kind) = found?;
+    let (words, n) = before(s, i);
+    let words = &words[..n];
+    let w0 = words.first().copied().unwrap_or("");
     // Part of a longer proper name: `Boston University`, `Paris Street`.
     let next = s[end..]
         .trim_start_matches(' ')
@@ -752,6 +754,24 @@ pub(crate) fn place_at(s: &str, i: usize) -> Option<(usize, f32)> {
                 && code.get(2).is_none_or(|c| !c.is_ascii_alphanumeric())
             {
                 return true;
+            }
+            // Most words after a comma start no place name: one lookup rules them out.
+            let first = r
+                .split(' ')
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(|c: char| !c.is_alphabetic());
+            let starts_a_place = if first.is_ascii() && first.len() <= 40 {
+                let mut buf = [0u8; 40];
+                let key = &mut buf[..first.len()];
+                key.copy_from_slice(first.as_bytes());
+                key.make_ascii_lowercase();
+                std::str::from_utf8(key).is_ok_and(|k| places.first.contains_key(k))
+            } else {
+                places.first.contains_key(first.to_lowercase().as_str())
+            };
+            if !starts_a_place {
+                return false;
             }
             let mut lower = String::new();
             r.split(' ').take(3).any(|w| {
