@@ -247,51 +247,54 @@ static PHRASES: LazyLock<HashMap<&'static str, u8, Fnv>> = LazyLock::new(|| {
 });
 
 /// Whether the words before a place (nearest first) end with a STRONG and with a TRAVEL
-/// phrase, without allocating for ASCII words.
+/// phrase, without allocating for ASCII words: the words are lowered once, in reading order,
+/// and each phrase is a suffix of that text.
 fn phrases_before(words: &[&str]) -> (bool, bool) {
-    let (mut strong, mut travel) = (false, false);
-    let mut buf = [0u8; 96];
-    for n in 1..=words.len() {
-        // The last `n` words in reading order, lowercase, one space apart.
-        let mut len = 0;
-        let mut fits = true;
-        let mut lowered = String::new();
-        for (k, w) in words[..n].iter().rev().enumerate() {
-            let need = w.len() + usize::from(k > 0);
-            if len + need > buf.len() {
-                fits = false;
-                break;
-            }
-            // Accented words (`j'habite à`) are lowered into the buffer one character at a
-            // time; a lowercase form of another length ends the phrase.
-            if !w.is_ascii() {
-                lowered.clear();
-                lowered.extend(w.chars().flat_map(char::to_lowercase));
-                if lowered.len() != w.len() {
-                    fits = false;
-                    break;
-                }
-            }
-            if k > 0 {
-                buf[len] = b' ';
-                len += 1;
-            }
-            let src = if w.is_ascii() {
-                w.as_bytes()
-            } else {
-                lowered.as_bytes()
-            };
-            buf[len..len + w.len()].copy_from_slice(src);
-            len += w.len();
-        }
-        if !fits {
+    const CAP: usize = 96;
+    // How many of the nearest words make phrases: those that fit, and whose lowercase form has
+    // their length (accented words, `j'habite à`, are lowered a character at a time).
+    let mut lowered: [String; 3] = Default::default();
+    let (mut n, mut total) = (0, 0);
+    for (k, w) in words.iter().take(3).enumerate() {
+        let need = w.len() + usize::from(k > 0);
+        if total + need > CAP {
             break;
         }
-        buf[..len].make_ascii_lowercase();
-        match std::str::from_utf8(&buf[..len])
-            .ok()
-            .and_then(|p| PHRASES.get(p))
-        {
+        if !w.is_ascii() {
+            lowered[k].extend(w.chars().flat_map(char::to_lowercase));
+            if lowered[k].len() != w.len() {
+                break;
+            }
+        }
+        total += need;
+        n += 1;
+    }
+    let mut buf = [0u8; CAP];
+    // `starts[k]`: where the phrase of the `k + 1` nearest words starts.
+    let mut starts = [0usize; 3];
+    let mut len = 0;
+    for k in (0..n).rev() {
+        if k + 1 < n {
+            buf[len] = b' ';
+            len += 1;
+        }
+        starts[k] = len;
+        let w = words[k];
+        let src = if w.is_ascii() {
+            w.as_bytes()
+        } else {
+            lowered[k].as_bytes()
+        };
+        buf[len..len + src.len()].copy_from_slice(src);
+        len += src.len();
+    }
+    buf[..len].make_ascii_lowercase();
+    let Ok(text) = std::str::from_utf8(&buf[..len]) else {
+        return (false, false);
+    };
+    let (mut strong, mut travel) = (false, false);
+    for &at in &starts[..n] {
+        match PHRASES.get(&text[at..]) {
             Some(1) => strong = true,
             Some(_) => travel = true,
             None => {}
