@@ -651,6 +651,27 @@ const TITLES: &[&str] = &[
     "sr", "sra",
 ];
 
+/// The word lists above as sets, for one hash lookup each (they are asked about at many
+/// capitalized words).
+fn set_of(words: &'static [&'static str]) -> HashSet<&'static str, Fnv> {
+    words.iter().copied().collect()
+}
+static INTRO_SET: LazyLock<HashSet<&'static str, Fnv>> = LazyLock::new(|| set_of(INTRO));
+static NOT_PERSON_AFTER_SET: LazyLock<HashSet<&'static str, Fnv>> =
+    LazyLock::new(|| set_of(NOT_PERSON_AFTER));
+static STREET_BEFORE_SET: LazyLock<HashSet<&'static str, Fnv>> =
+    LazyLock::new(|| set_of(STREET_BEFORE));
+static NOT_PERSON_BEFORE_SET: LazyLock<HashSet<&'static str, Fnv>> =
+    LazyLock::new(|| set_of(NOT_PERSON_BEFORE));
+static ORGANIZATION_WORDS_SET: LazyLock<HashSet<&'static str, Fnv>> =
+    LazyLock::new(|| set_of(ORGANIZATION_WORDS));
+static GROUP_WORDS_SET: LazyLock<HashSet<&'static str, Fnv>> =
+    LazyLock::new(|| set_of(GROUP_WORDS));
+static STRONG_INTRO_SET: LazyLock<HashSet<&'static str, Fnv>> =
+    LazyLock::new(|| set_of(STRONG_INTRO));
+static NOT_NAMES_SET: LazyLock<HashSet<&'static str, Fnv>> = LazyLock::new(|| set_of(NOT_NAMES));
+static TITLES_SET: LazyLock<HashSet<&'static str, Fnv>> = LazyLock::new(|| set_of(TITLES));
+
 /// Whether the text right before `at` ends with a strong introduction (`my name is`, `Mr.`,
 /// `Name:`), compared without allocating.
 fn strong_intro_before(s: &str, at: usize) -> bool {
@@ -755,7 +776,7 @@ fn quoted_surname_first(s: &str, i: usize) -> Option<usize> {
                 c.next().is_some_and(char::is_uppercase)
                     && c.clone().any(char::is_lowercase)
                     && c.all(|c| c.is_alphabetic() || c == '\'' || c == '.')
-                    && !GROUP_WORDS.contains(&w.to_lowercase().as_str())
+                    && !GROUP_WORDS_SET.contains(w.to_lowercase().as_str())
             })
     };
     let address = rest[close + 1..].strip_prefix(" <")?;
@@ -874,8 +895,8 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
         NAMES.first.contains(w0)
             && w0.chars().count() >= 3
             && w1.chars().count() >= 3
-            && !ORGANIZATION_WORDS.contains(&lower1.as_str())
-            && !NOT_PERSON_AFTER.contains(&lower1.as_str())
+            && !ORGANIZATION_WORDS_SET.contains(lower1.as_str())
+            && !NOT_PERSON_AFTER_SET.contains(lower1.as_str())
             && !s[words[1].1..]
                 .trim_start_matches([' ', ','])
                 .starts_with(|c: char| c.is_ascii_digit())
@@ -902,9 +923,9 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
         .next()
         .unwrap_or("")
         .to_lowercase();
-    if NOT_PERSON_AFTER.contains(&last_word.as_str())
-        || NOT_PERSON_AFTER.contains(&next_word.as_str())
-        || GROUP_WORDS.contains(&last_word.as_str())
+    if NOT_PERSON_AFTER_SET.contains(last_word.as_str())
+        || NOT_PERSON_AFTER_SET.contains(next_word.as_str())
+        || GROUP_WORDS_SET.contains(last_word.as_str())
     {
         return None;
     }
@@ -921,10 +942,14 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
             before.get(a).map_or("", String::as_str)
         )
     };
-    let intro = before.first().is_some_and(|w| INTRO.contains(&w.as_str()))
-        || INTRO.contains(&two(0, 1).trim())
-        || INTRO.contains(
-            &format!(
+    // The two words before, for the introductions and strong introductions of two words.
+    let two_before = two(0, 1);
+    let intro = before
+        .first()
+        .is_some_and(|w| INTRO_SET.contains(w.as_str()))
+        || INTRO_SET.contains(two_before.trim())
+        || INTRO_SET.contains(
+            format!(
                 "{} {}",
                 two(1, 2).trim(),
                 before.first().map_or("", String::as_str)
@@ -934,18 +959,20 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
     // (`Ship to: Anthony Kortig`: an introduction ending in `to` is not a place's `to`.)
     if let Some(w) = before.first()
         && ((!field && w.bytes().all(|c| c.is_ascii_digit()))
-            || STREET_BEFORE.contains(&w.as_str())
-            || (!pair && !field && !intro && NOT_PERSON_BEFORE.contains(&w.as_str())))
+            || STREET_BEFORE_SET.contains(w.as_str())
+            || (!pair && !field && !intro && NOT_PERSON_BEFORE_SET.contains(w.as_str())))
     {
         return None;
     }
-    let title = before.first().is_some_and(|w| TITLES.contains(&w.as_str()));
+    let title = before
+        .first()
+        .is_some_and(|w| TITLES_SET.contains(w.as_str()));
     let strong = field
         || before
             .first()
-            .is_some_and(|w| STRONG_INTRO.contains(&w.as_str()))
-        || STRONG_INTRO.contains(&two(0, 1).trim());
-    if NOT_NAMES.contains(&word(0)) {
+            .is_some_and(|w| STRONG_INTRO_SET.contains(w.as_str()))
+        || STRONG_INTRO_SET.contains(two_before.trim());
+    if NOT_NAMES_SET.contains(word(0)) {
         return None;
     }
     let score = match (words.len(), first_known, last_known) {
