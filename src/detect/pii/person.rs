@@ -864,6 +864,10 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
         }
     }
     let &(_, end) = words.last()?;
+    // Words that follow introductions but name no one (`Dear Customer`, `Hi Team`).
+    if NOT_NAMES_SET.contains(&s[words[0].0..words[0].1]) {
+        return None;
+    }
     if matches!(b.get(end), Some(b'_' | b'(' | b'[' | b'=' | b'/' | b'@'))
         || (b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(u8::is_ascii_alphanumeric))
     {
@@ -972,9 +976,6 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
             .first()
             .is_some_and(|w| STRONG_INTRO_SET.contains(w.as_str()))
         || STRONG_INTRO_SET.contains(two_before.trim());
-    if NOT_NAMES_SET.contains(word(0)) {
-        return None;
-    }
     let score = match (words.len(), first_known, last_known) {
         (n, true, true) if n >= 2 => {
             if intro {
