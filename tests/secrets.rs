@@ -571,9 +571,29 @@ fn placeholders_templates_and_references_are_not_secrets() {
         "AWS_SECRET_ACCESS_KEY=****************************************",
         "password: changeme",
         "client_secret = \"{{ vault_client_secret }}\"",
+        // Typed fillers: the alphabet in order, then a short tail.
+        "secret_access_key = 'abcdefg12346+FJQCK'",
+        "access_token: \"ABCDEFGHIJ_12345\"",
     ] {
         assert!(secret_ids(&g, text).is_empty(), "{text}");
     }
+}
+
+#[test]
+fn a_secret_that_only_contains_an_alphabet_run_is_still_a_secret() {
+    let g = guard("");
+    for text in [
+        // The run is not where the value opens, or the value is long enough for a random part.
+        "secret_access_key = 'q8Zt1xabcdefg+FJQCK'",
+        "api_secret = \"abcdefgT9rQ2vX7mK4pL8wZ3nB6y\"",
+    ] {
+        assert_eq!(secret_ids(&g, text), ["secret.generic"], "{text}");
+    }
+    // A weak password is still a password: people do choose `abcdefg123`.
+    assert_eq!(
+        secret_ids(&g, "password = \"abcdefg12346\""),
+        ["secret.password"]
+    );
 }
 
 #[test]

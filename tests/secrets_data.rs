@@ -5,9 +5,11 @@
 //! ARNs, tenant hosts, client ids: Nosey Parker and Kingfisher list them among their positives,
 //! palisade reports them with the action `allow`).
 //!
-//! The goal of issue 4 is 95% recall and at most 2% false positives per source. This test holds
-//! the measured level as a floor, so no change makes it worse, and prints the gap. Skips when
-//! the data is missing.
+//! The goal of issue 4 is 95% recall and at most 2% false positives per source. This test
+//! asserts it per source as recall counting identifiers (the sources label them positives) and
+//! false positives on the negatives no other rule of the source matches (below), holds every
+//! other printed figure at its measured level, so no change makes it worse, and prints the gap
+//! to the goal where a figure falls short of it. Skips when the data is missing.
 //!
 //! The negatives are negatives of one rule each: many hold what another rule of the same source
 //! finds (an S3 host among the negatives of the path-style bucket rule, a generic secret among
@@ -57,7 +59,7 @@ fn data_dir() -> Option<PathBuf> {
 }
 
 #[test]
-fn secret_recall_and_false_positives_per_source_do_not_regress() {
+fn secret_recall_and_false_positives_per_source_meet_the_goal_and_do_not_regress() {
     let Some(dir) = data_dir() else {
         eprintln!("SKIP: ../shared/data/secrets is missing; secret recall/FP not measured");
         return;
@@ -82,8 +84,8 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
         (
             "noseyparker",
             "noseyparker_rule_examples.jsonl",
-            ((0.88, 0.075), (0.95, 0.107)),
-            (0.03, 0.03),
+            ((0.88, 0.066), (0.95, 0.099)),
+            (0.02, 0.02),
         ),
         (
             "kingfisher",
@@ -215,8 +217,17 @@ fn secret_recall_and_false_positives_per_source_do_not_regress() {
                     [clean_ceiling.0, clean_ceiling.1][i] * 100.0
                 ));
             }
+            // The issue's goal, on the measures above: recall with identifiers, false positives
+            // on the negatives no other rule of the source matches (where the source has regexes).
+            if i == 1 && (recall < 0.95 || (!regexes.is_empty() && clean_rate > 0.02)) {
+                failures.push(format!(
+                    "{name}: recall with identifiers {:.1}%, FP {:.1}% on the negatives no other rule matches (goal 95% / 2%)",
+                    recall * 100.0,
+                    clean_rate * 100.0
+                ));
+            }
             if recall < 0.95 || fp_rate > 0.02 {
-                println!("  {name} ({what}): below the issue's target of 95% recall and 2% FP");
+                println!("  {name} ({what}): short of 95% recall or of 2% FP over all negatives");
             }
             if recall < min_recall || fp_rate > max_fp {
                 failures.push(format!(

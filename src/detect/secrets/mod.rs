@@ -1222,6 +1222,16 @@ fn placeholder_shape_with(v: &str, example_word: bool) -> bool {
     n <= 3 || (v.len() >= 12 && n <= 5)
 }
 
+/// The length of the run of letters in alphabet order (`abcdefg`, `ABCDE`) that opens `v`.
+fn typed_opening(v: &str) -> usize {
+    let b = v.as_bytes();
+    let mut n = usize::from(b.first().is_some_and(u8::is_ascii_alphabetic));
+    while n > 0 && n < b.len() && b[n].is_ascii_alphabetic() && b[n] == b[n - 1] + 1 {
+        n += 1;
+    }
+    n
+}
+
 /// A part of a token that looks drawn at random: twelve or more characters, eight or more of
 /// them distinct, no run of four of one character.
 fn random_segment(g: &str) -> bool {
@@ -1307,6 +1317,11 @@ impl Generic {
             return uuid_ok;
         }
         if v.len() < 12 {
+            return false;
+        }
+        // A typed filler: seven or more letters of the alphabet in order, then too little for a
+        // random part (`abcdefg12346+FJQCK`). Random text opens so in one of 26^6 values.
+        if v.len() <= 20 && typed_opening(v) >= 7 {
             return false;
         }
         let lower = v.bytes().any(|c| c.is_ascii_lowercase());
