@@ -183,6 +183,16 @@ fn passwords_assigned_or_given_in_prose_are_found() {
             "The default password for the user \"pyne-user\" is \"pyne\".",
             "pyne",
         ),
+        // What the password is for, in up to three words, between the word and the value.
+        (
+            "The password for the staging db is Tr0ub4dor&3x!",
+            "Tr0ub4dor&3x!",
+        ),
+        (
+            "the wifi password at the office is C0ffee-Time",
+            "C0ffee-Time",
+        ),
+        ("The password on the router is admin123", "admin123"),
         // A hard-coded comparison, a short `PASS` name, aligned hash rockets, an XML keyed
         // entry and quotes escaped inside a string.
         ("if creds.Secret != \"open-sesame\" {", "open-sesame"),
@@ -485,6 +495,9 @@ fn prose_and_markup_around_secret_words_are_not_secrets() {
     let g = guard("");
     for text in [
         "the password is required for login",
+        "The password for the new admin account is hashed with bcrypt",
+        "The password for each user is at least 12 characters",
+        "The password on my laptop is what I use for everything",
         "[default]\naws_secret_access_key=<testing secret key>\n   region=us-west-2",
         "The primary key is user_id1",
         "the token is valid for 3600s",
