@@ -140,6 +140,55 @@ fn generic_password_assignment_is_found() {
 }
 
 #[test]
+fn secrets_set_by_subscript_or_inside_an_escaped_string_are_found() {
+    let g = guard("");
+    for (text, secret) in [
+        // Notebooks and scripts set keys through the environment mapping.
+        (
+            "os.environ[\"ACME_API_KEY\"] = \"5Xg3mXBOKOgxYsYYp3Y8jRet9WvVxG2O\"",
+            "5Xg3mXBOKOgxYsYYp3Y8jRet9WvVxG2O",
+        ),
+        ("os.environ['DB_PASSWORD'] = 'Kx9!mP2qRt'", "Kx9!mP2qRt"),
+        (
+            "ENV[\"SECRET_TOKEN\"] = \"Qk3xV9bL2mN8pR4tY7wZ1cH6jF0gD5sA9eU3\"",
+            "Qk3xV9bL2mN8pR4tY7wZ1cH6jF0gD5sA9eU3",
+        ),
+        // The same line inside a JSON string (a notebook cell), quotes escaped.
+        (
+            "{\"cells\":[{\"source\":[\"os.environ[\\\"ACME_API_KEY\\\"] = \\\"5Xg3mXBOKOgxYsYYp3Y8jRet9WvVxG2O\\\"\\n\"]}]}",
+            "5Xg3mXBOKOgxYsYYp3Y8jRet9WvVxG2O",
+        ),
+        (
+            "openai.api_key = \\\"sk-proj-Qk3xV9bL2mN8pR4tY7wZ1cH6jF0gD5sA9eU3Qk3xV9bL2mN8pR4tY7wZ1cH6jF0gD5s\\\"",
+            "sk-proj-Qk3xV9bL2mN8pR4tY7wZ1cH6jF0gD5sA9eU3Qk3xV9bL2mN8pR4tY7wZ1cH6jF0gD5s",
+        ),
+    ] {
+        assert_secret_span(&g, text, secret);
+    }
+}
+
+#[test]
+fn a_key_named_after_a_provider_that_begins_like_a_data_structure_word_is_a_secret() {
+    let g = guard("");
+    // `str`, `map`, `word`, `hot` begin these names but are not words of them.
+    for name in ["STRIPE_KEY", "mapbox_key", "wordpressKey", "HOTJAR_KEY"] {
+        let text = format!("{name} = \"Qk3xV9bL2mN8pR4tY7wZ1cH6jF0gD5sA9eU3\"");
+        assert_secret_span(&g, &text, "Qk3xV9bL2mN8pR4tY7wZ1cH6jF0gD5sA9eU3");
+    }
+    // Data-structure and UI keys, as words or joined to the key, are not secrets.
+    for name in [
+        "cacheKey",
+        "sortkey",
+        "STR_KEY",
+        "hot_key",
+        "ORDERS_STREAM_KEY",
+    ] {
+        let text = format!("{name} = \"Qk3xV9bL2mN8pR4tY7wZ1cH6jF0gD5sA9eU3\"");
+        assert!(secret_ids(&g, &text).is_empty(), "{text}");
+    }
+}
+
+#[test]
 fn generic_secret_behind_a_long_identifier_or_in_a_header_is_found() {
     let g = guard("");
     for (text, secret) in [

@@ -566,7 +566,8 @@ impl std::fmt::Debug for Secrets {
 /// quote, an optional string type (`var apiToken string = `, `token: str = `), an assignment
 /// operator (`=`, `:=`, make's `::=` and `:::=`, `=>`, ...; or a quoted name then a comma:
 /// `setProperty("SLACK_TOKEN", "…")`, `environ.setdefault('SLACK_TOKEN', '…')`), an optional
-/// opening quote, the token, and a character that cannot continue it.
+/// opening quote, the token, and a character that cannot continue it. Quotes may be escaped
+/// (`\"`): code inside a JSON string (a notebook cell, a logged request body).
 fn context_regex(keywords: &[String], token: &str) -> String {
     // A keyword starts a word (any case), or continues an identifier in camelCase with a
     // capital (`myMessageBird`); never the middle of a lowercase word (`rookTable`).
@@ -585,7 +586,7 @@ fn context_regex(keywords: &[String], token: &str) -> String {
         }
     }
     format!(
-        r#"(?:(?:\A|[^A-Za-z])(?i:{whole})|[a-z0-9](?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?["'`]?(?:[ \t]{{1,3}}(?-i:string|String|str)|[ \t]{{0,3}}:[ \t]{{0,3}}(?-i:string|String|str|&str|&'static str))?[ \t]{{0,3}}(?:=|:=|::=|:::=|\?=|\.=|:|=>|->|\|\||>\s{{0,16}}|["'`][ \t]{{0,3}},)[ \t]{{0,24}}(?:["'`]|\b[A-Za-z]{{1,16}} )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
+        r#"(?:(?:\A|[^A-Za-z])(?i:{whole})|[a-z0-9](?:{camel}))(?i:(?-u:[\w.-]){{0,24}}?\\?["'`]?\]?(?:[ \t]{{1,3}}(?-i:string|String|str)|[ \t]{{0,3}}:[ \t]{{0,3}}(?-i:string|String|str|&str|&'static str))?[ \t]{{0,3}}(?:=|:=|::=|:::=|\?=|\.=|:|=>|->|\|\||>\s{{0,16}}|\\?["'`][ \t]{{0,3}},)[ \t]{{0,24}}(?:\\?["'`]|\b[A-Za-z]{{1,16}} )?({token}))(?:[^A-Za-z0-9_+/=.~-]|\z)"#,
         whole = whole.join("|"),
         camel = camel.join("|"),
     )
@@ -604,7 +605,7 @@ struct Generic {
     entropy: f32,
 }
 
-const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?(?:[ \t]{1,3}(?-i:string|String|str)|[ \t]{0,3}:[ \t]{0,3}(?-i:&'static str|&str|String|string|str)|[ \t]{1,3}as[ \t]{1,3}(?-i:String|string)|[ \t]{0,3}\{[ \t]{0,3}get;[ \t]{0,3}(?:(?:private|protected|internal)[ \t]{1,3})?(?:set|init);[ \t]{0,3}\})?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|<<-|<-|=|:|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|(?:[ \t]{1,3}[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[\x20\x21\x23-\x3B\x3D\x3F-\x7E]{0,60}"|'[\x20-\x26\x28-\x3B\x3D\x3F-\x7E]{0,60}')){1,3}[ \t]{0,3}>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}(?:base64:)?([A-Za-z0-9+/=_.~!@#$%^&*?-]{12,200})|\bauthorization["']?(?:[ \t]{0,3}[:=]|[ \t]{1,3}["'])[ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
+const GENERIC_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,30}?(?:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|creds|signing[_.-]?key|encryption[_.-]?key|key|access|private|auth)(?-u:[\w.-]){0,20}?)(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`][ \t]{0,3},[ \t]{0,3}|\\?["'`]?\]?(?:[ \t]{1,3}(?-i:string|String|str)|[ \t]{0,3}:[ \t]{0,3}(?-i:&'static str|&str|String|string|str)|[ \t]{1,3}as[ \t]{1,3}(?-i:String|string)|[ \t]{0,3}\{[ \t]{0,3}get;[ \t]{0,3}(?:(?:private|protected|internal)[ \t]{1,3})?(?:set|init);[ \t]{0,3}\})?(?:[ \t]{0,30}(?::::=|::=|:=|\?=|\.=|=>|<<-|<-|=|:|value[ \t]*=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|:[ \t]*\r?\n[ \t]{1,30}|>[ \t]*(?:\r?\n[ \t]{0,30})?|(?:[ \t]{1,3}[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[\x20\x21\x23-\x3B\x3D\x3F-\x7E]{0,60}"|'[\x20-\x26\x28-\x3B\x3D\x3F-\x7E]{0,60}')){1,3}[ \t]{0,3}>[ \t]*(?:\r?\n[ \t]{0,30})?|[ \t]{1,3}))(?:\\?["'`]){0,2}(?:base64:)?([A-Za-z0-9+/=_.~!@#$%^&*?-]{12,200})|\bauthorization["']?(?:[ \t]{0,3}[:=]|[ \t]{1,3}["'])[ \t]{0,3}["']?(?:bearer|token|basic)[ \t]{1,3}([A-Za-z0-9._~+/=-]{12,512})"#;
 
 /// The words that head a secret's name (see [`generic_name_stop`]).
 const HEAD_WORDS: &[&str] = &[
@@ -681,6 +682,8 @@ const KEY_NAME_STOPS: &[&str] = &[
     "vault",
     "char",
     "str",
+    // Redis and Kafka stream keys (`ORDERS_STREAM_KEY`) name a stream.
+    "stream",
     "word",
     "map",
     "lookup",
@@ -770,6 +773,29 @@ fn name_has_word_from(name: &str, lower: &str, word: &str, from: usize) -> bool 
     })
 }
 
+/// Whether a name whose only secret word is a bare `key` names a data-structure or UI key: a
+/// word of [`KEY_NAME_STOPS`] in it (`primaryKey`, `sort_key`, `HOT_KEY`) or joined to the key
+/// (`cachekey`); not a provider's name that begins like one (`STRIPE_KEY`, `mapbox_key`,
+/// `wordpressKey`). `lower` is the name in lowercase.
+fn key_name_stop(name: &str, lower: &str) -> bool {
+    let b = name.as_bytes();
+    // In CONSTANT_CASE only separators end words.
+    let constant = !b.iter().any(u8::is_ascii_lowercase);
+    KEY_NAME_STOPS.iter().any(|w| {
+        lower.match_indices(w).any(|(at, _)| {
+            let end = at + w.len();
+            let starts = at == 0
+                || !b[at - 1].is_ascii_alphabetic()
+                || (b[at - 1].is_ascii_lowercase() && b[at].is_ascii_uppercase());
+            let ends = end == b.len()
+                || !b[end].is_ascii_alphabetic()
+                || (!constant && b[end].is_ascii_uppercase())
+                || lower[end..].starts_with("key");
+            starts && ends
+        })
+    })
+}
+
 /// Whether an assignment's name rules its value out as a generic secret.
 fn generic_name_stop(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -800,8 +826,7 @@ fn generic_name_stop(name: &str) -> bool {
         .any(|k| lower.contains(k));
     let trimmed = lower.trim_end_matches(['"', '\'', '`']);
     if !strong
-        && (!WEAK_KEYWORDS.iter().any(|k| trimmed.ends_with(k))
-            || KEY_NAME_STOPS.iter().any(|w| lower.contains(w)))
+        && (!WEAK_KEYWORDS.iter().any(|k| trimmed.ends_with(k)) || key_name_stop(name, &lower))
     {
         return true;
     }
@@ -821,7 +846,7 @@ fn generic_name_stop(name: &str) -> bool {
 /// or given as the value of a keyed entry (`<add key="SmtpPassword" value="…"/>`). A password
 /// needs less randomness than an unnamed secret: the name is the evidence. Quotes may be
 /// escaped, as in code quoted inside a string (`$password = \"goodspec\";`).
-const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|psk|pass|pw))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|<<-|<-|=|:|：|>|value[ \t]*=|as[ \t]{1,3}(?-i:String|string)[ \t]{0,3}=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|(?:[ \t]{1,3}[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[\x20\x21\x23-\x3B\x3D\x3F-\x7E]{0,60}"|'[\x20-\x26\x28-\x3B\x3D\x3F-\x7E]{0,60}')){1,3}[ \t]{0,3}>[ \t]{0,30})(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
+const PASSWORD_PATTERN: &str = r#"(?i)((?-u:[\w.-]){0,20}?(?:password|passwd|pwd|passphrase|secret|passwort|kennwort|contrase(?:ñ|n)a|mot de passe|senha|wachtwoord|l(?:ö|o)senord|salasana|has(?:ł|l)o|heslo|parola|пароль|パスワード|密码|密碼|비밀번호|(?:ş|s)ifre|jelsz(?:ó|o)|psk|pass|pw))(?:\\?["'`]?[ \t]{0,3},?[ \t]{0,3}(?:\r?\n[ \t]{0,30})?["']?value["']?[ \t]{0,3}:[ \t]{0,3}|</name>\s{0,30}<value>|\\?["'`]?\]?[ \t]{0,30}(?:===|!==|==|!=|=>|:::=|::=|:=|\?=|\.=|<<-|<-|=|:|：|>|value[ \t]*=|as[ \t]{1,3}(?-i:String|string)[ \t]{0,3}=)[ \t]{0,30}(?:\\\r?\n[ \t]{0,30})?|(?:[ \t]{1,3}[A-Za-z_][A-Za-z0-9_:.-]{0,30}=(?:"[\x20\x21\x23-\x3B\x3D\x3F-\x7E]{0,60}"|'[\x20-\x26\x28-\x3B\x3D\x3F-\x7E]{0,60}')){1,3}[ \t]{0,3}>[ \t]{0,30})(?:\\?"([^"\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})"|\\?'([^'\s]{6,128}|[A-Za-z0-9_!@#$%^&*.-]{2,64}(?: [A-Za-z0-9_!@#$%^&*.-]{2,64}){1,2})'|([^\s"'`,;()\\]{6,128}))"#;
 
 /// Passwords and keys given in prose: "the (default) password (for user 'x') is 'hunter22'",
 /// "my wifi password is Summer2024!", "the API key is Xk29vLm3Qz8p"; or a password label of any
