@@ -189,6 +189,31 @@ fn a_key_named_after_a_provider_that_begins_like_a_data_structure_word_is_a_secr
 }
 
 #[test]
+fn keys_given_in_chat_after_bearer_in_a_relative_clause_or_with_use_as_are_found() {
+    let g = guard("");
+    let key = "Qk3xV9bL2mN8pR4tY7wZ1cH6jF0gD5sA9eU3";
+    for text in [
+        format!("send it with Bearer {key} please"),
+        format!("The API key you need is {key}."),
+        format!("the token we use is {key}"),
+        format!("Use {key} as the token."),
+        format!("use {key} as your API key"),
+    ] {
+        assert_secret_span(&g, &text, key);
+    }
+    assert_secret_span(&g, "use Summer2024! as the wifi password", "Summer2024!");
+    for text in [
+        "use it as the key",
+        "Use bearer authentication as the token",
+        "bearer bonds are risky",
+        "The key you need is in the drawer",
+        "my password manager is 1Password",
+    ] {
+        assert!(secret_ids(&g, text).is_empty(), "{text}");
+    }
+}
+
+#[test]
 fn generic_secret_behind_a_long_identifier_or_in_a_header_is_found() {
     let g = guard("");
     for (text, secret) in [
