@@ -804,3 +804,23 @@ fn names_that_begin_like_a_function_word_are_still_names() {
         Entity::Person,
     );
 }
+
+#[test]
+fn rows_of_a_csv_with_a_phone_column_are_people_and_its_header_is_not() {
+    let csv = "Name,Email,Phone\n\
+               Alice Wong,alice.wong@acme.io,+44 20 7946 0958\n\
+               Bob Stone,bob@acme.io,+44 20 7946 0959";
+    // The phone that ends a row is no house number of the next row's name.
+    assert_finds(csv, Entity::Person, "Alice Wong");
+    assert_finds(csv, Entity::Person, "Bob Stone");
+    // `Email` after `Name,` is the next column's label.
+    assert!(
+        !found(csv)
+            .iter()
+            .any(|(e, v)| *e == Entity::Person && v == "Email"),
+        "{:?}",
+        found(csv)
+    );
+    // A short number on the line before is a house number of an address block.
+    assert_none("Rincon 9082\nCarlos Reyles DU 47621", Entity::Person);
+}

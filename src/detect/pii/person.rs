@@ -644,6 +644,30 @@ const NOT_NAMES: &[&str] = &[
     "And",
     "Or",
     "But",
+    // Other columns of a header row after `Name` (`Name,Email,Phone`).
+    "Email",
+    "E-mail",
+    "Mail",
+    "Phone",
+    "Telephone",
+    "Tel",
+    "Mobile",
+    "Address",
+    "City",
+    "Country",
+    "Age",
+    "Gender",
+    "Id",
+    "ID",
+    "Date",
+    "Company",
+    "Title",
+    "Role",
+    "Status",
+    "Department",
+    "Position",
+    "Notes",
+    "Username",
 ];
 
 const TITLES: &[&str] = &[
@@ -960,9 +984,29 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
             )
             .trim(),
         );
+    // A number before the name is a house number (`12 Baker Street`, and on the line before in
+    // an address block: `Suite 084\n María Albina`), unless the line before ends in a run of
+    // seven or more digits: a phone or an id in the previous row of a table.
+    let line_start = {
+        let prev = s[..i].trim_end_matches([' ', '\t', ',', ';', '|']);
+        prev.ends_with(['\n', '\r']) && {
+            let line = prev.trim_end_matches(['\n', '\r', ' ', '\t', ',', ';', '|']);
+            let run = line.len()
+                - line
+                    .trim_end_matches(|c: char| {
+                        c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+')
+                    })
+                    .len();
+            line[line.len() - run..]
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .count()
+                >= 7
+        }
+    };
     // (`Ship to: Anthony Kortig`: an introduction ending in `to` is not a place's `to`.)
     if let Some(w) = before.first()
-        && ((!field && w.bytes().all(|c| c.is_ascii_digit()))
+        && ((!field && !line_start && w.bytes().all(|c| c.is_ascii_digit()))
             || STREET_BEFORE_SET.contains(w.as_str())
             || (!pair && !field && !intro && NOT_PERSON_BEFORE_SET.contains(w.as_str())))
     {
