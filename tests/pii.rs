@@ -824,3 +824,24 @@ fn rows_of_a_csv_with_a_phone_column_are_people_and_its_header_is_not() {
     // A short number on the line before is a house number of an address block.
     assert_none("Rincon 9082\nCarlos Reyles DU 47621", Entity::Person);
 }
+
+#[test]
+fn numbers_of_orders_records_and_bookings_are_not_phones_but_a_phone_named_after_them_is() {
+    // A phone word next to the number outweighs an order word further off.
+    for text in [
+        "Order 48213377, call us on 020 7946 0958",
+        "Booking 48213377, call us on 020 7946 0958",
+    ] {
+        assert_finds(text, Entity::Phone, "020 7946 0958");
+    }
+    let record = "Patient: John Miller, MRN 00234871, phone (617) 555-0143";
+    assert_finds(record, Entity::Phone, "(617) 555-0143");
+    assert!(
+        !found(record)
+            .iter()
+            .any(|(e, v)| *e == Entity::Phone && v == "00234871"),
+        "{:?}",
+        found(record)
+    );
+    assert_none("Your confirmation number is 5550143921", Entity::Phone);
+}

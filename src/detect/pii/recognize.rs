@@ -62,6 +62,9 @@ static TRIGGER: [bool; 256] = {
 
 const NOT_PHONE_BIT: u32 = 1 << 30;
 
+/// How close before a number a word such as `order` must stand to outweigh a phone word.
+const NEAR_NOT_PHONE: usize = 24;
+
 /// Function words that start sentences and never a person's name, a place or a street
 /// (words that are also names, `Will`, `May`, `Hope`, `Nice`, romanized surnames, `An`, `Do`,
 /// `He`, `Ok`, `So`, `To`, and the articles and particles of names, `The Hague`, `La Paz`,
@@ -1030,7 +1033,15 @@ impl Scan<'_> {
             return None;
         }
         let phone_ctx = self.ctx(s, start, Entity::Phone) || self.phone_word_after(s, range.end);
-        let negative = self.before(s, start, NOT_PHONE_BIT);
+        // `order`, `invoice`, `ticket`…: the number is theirs, unless a phone word names it and
+        // they stand further off (`Order 48213377, call us on 020 7946 0958`).
+        let negative = self.before(s, start, NOT_PHONE_BIT)
+            && (!phone_ctx
+                || self
+                    .words
+                    .mask_in(s, start.saturating_sub(NEAR_NOT_PHONE), start)
+                    & NOT_PHONE_BIT
+                    != 0);
         let nanp = (n == 10 || (n == 11 && digits[0] == b'1'))
             && {
                 let d = if n == 11 { &digits[1..] } else { digits };
@@ -1185,8 +1196,25 @@ fn url_end(b: &[u8], from: usize) -> usize {
 
 /// Words before a number that say it is not a phone number.
 const NOT_PHONE: &[&str] = &[
-    "order", "invoice", "tracking", "account", "isbn", "ref", "version", "serial", "ticket", "po",
-    "sku", "id",
+    "order",
+    "invoice",
+    "tracking",
+    "account",
+    "isbn",
+    "ref",
+    "version",
+    "serial",
+    "ticket",
+    "po",
+    "sku",
+    "id",
+    "mrn",
+    "claim",
+    "booking",
+    "confirmation",
+    "transaction",
+    "receipt",
+    "reference",
 ];
 
 const MONTHS: [&str; 12] = [
