@@ -746,6 +746,26 @@ fn words_before(s: &str, at: usize, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Whether the name at `i` starts a line and the line before ends in a run of seven or more
+/// digits (a phone or an id in the previous row of a table). A number before a name is otherwise
+/// a house number (`12 Baker Street`, and on the line before in an address block: `Suite 084`,
+/// then `María Albina`).
+fn after_a_long_number_line(s: &str, i: usize) -> bool {
+    let prev = s[..i].trim_end_matches([' ', '\t', ',', ';', '|']);
+    if !prev.ends_with(['\n', '\r']) {
+        return false;
+    }
+    let line = prev.trim_end_matches(['\n', '\r', ' ', '\t', ',', ';', '|']);
+    let number = line.trim_end_matches(|c: char| {
+        c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+')
+    });
+    line[number.len()..]
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .count()
+        >= 7
+}
+
 /// Whether the word right before `at` (as [`words_before`] splits them) can end an entry of
 /// [`INTRO`], [`TITLES`] or [`STRONG_INTRO`]. Non-ASCII words answer `true` (their
 /// lowercasing is left to the full test).
@@ -984,29 +1004,9 @@ pub(crate) fn person_at(s: &str, i: usize) -> Option<(usize, f32)> {
             )
             .trim(),
         );
-    // A number before the name is a house number (`12 Baker Street`, and on the line before in
-    // an address block: `Suite 084\n María Albina`), unless the line before ends in a run of
-    // seven or more digits: a phone or an id in the previous row of a table.
-    let line_start = {
-        let prev = s[..i].trim_end_matches([' ', '\t', ',', ';', '|']);
-        prev.ends_with(['\n', '\r']) && {
-            let line = prev.trim_end_matches(['\n', '\r', ' ', '\t', ',', ';', '|']);
-            let run = line.len()
-                - line
-                    .trim_end_matches(|c: char| {
-                        c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+')
-                    })
-                    .len();
-            line[line.len() - run..]
-                .bytes()
-                .filter(u8::is_ascii_digit)
-                .count()
-                >= 7
-        }
-    };
     // (`Ship to: Anthony Kortig`: an introduction ending in `to` is not a place's `to`.)
     if let Some(w) = before.first()
-        && ((!field && !line_start && w.bytes().all(|c| c.is_ascii_digit()))
+        && ((!field && w.bytes().all(|c| c.is_ascii_digit()) && !after_a_long_number_line(s, i))
             || STREET_BEFORE_SET.contains(w.as_str())
             || (!pair && !field && !intro && NOT_PERSON_BEFORE_SET.contains(w.as_str())))
     {
